@@ -1,0 +1,74 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "flame-swift",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "FLAME", targets: ["FLAME"]),
+        .library(name: "FLAMEWire", targets: ["FLAMEWire"]),
+        .executable(name: "flame-demo", targets: ["flame-demo"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-collections", exact: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
+    ],
+    targets: [
+        // Linux calls Swift cannot make directly: prctl (variadic), pidfd_open, environ,
+        // and a posix_spawn wrapper that resets the signal mask and process group.
+        .target(name: "CFLAMEShims"),
+
+        // Frames and messages of the parent <-> runner protocol. No I/O, no policy.
+        .target(name: "FLAMEWire", swiftSettings: strictSettings),
+
+        // Jobs, pools, backends, the runner side.
+        .target(
+            name: "FLAME",
+            dependencies: [
+                "CFLAMEShims",
+                "FLAMEWire",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings
+        ),
+
+        // The demo parent: two pools under steady load.
+        .executableTarget(
+            name: "flame-demo",
+            dependencies: [
+                "FLAME",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+
+        // Jobs used by the integration tests, linked by both the tests and the helper
+        // runner executable so their mangled names resolve in both binaries.
+        .target(name: "FLAMETestJobs", dependencies: ["FLAME"], swiftSettings: strictSettings),
+        // Under `swift test` /proc/self/exe is the test bundle, whose main never calls
+        // FLAME.bootstrap(); integration tests launch this executable as their runner.
+        .executableTarget(
+            name: "flame-test-runner",
+            dependencies: ["FLAME", "FLAMETestJobs"],
+            swiftSettings: strictSettings
+        ),
+
+        .testTarget(name: "FLAMEWireTests", dependencies: ["FLAMEWire"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "FLAMETests",
+            dependencies: ["FLAME", "FLAMETestJobs", "flame-test-runner"],
+            swiftSettings: strictSettings
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

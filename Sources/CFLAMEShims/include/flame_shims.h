@@ -1,0 +1,25 @@
+#ifndef FLAME_SHIMS_H
+#define FLAME_SHIMS_H
+
+#include <sys/types.h>
+
+/// Asks the kernel to send `signal` to this process when the thread that spawned it exits.
+/// Returns 0 on success, -1 with errno set.
+int flame_set_parent_death_signal(int signal);
+
+/// pidfd_open(2): a file descriptor that becomes readable when `pid` exits. -1 with errno.
+int flame_pidfd_open(pid_t pid);
+
+/// pipe2(fds, O_CLOEXEC). Returns 0 or -1 with errno.
+int flame_pipe_cloexec(int fds[2]);
+
+/// The process environment (the C global `environ`, which Swift 6 cannot read directly).
+char *const *flame_environ(void);
+
+/// posix_spawn with the child's signal mask emptied, every signal reset to its default
+/// disposition, the child placed in its own process group, and `count` (from, to) pairs of
+/// file descriptors duplicated into the child. Returns 0 or an errno value.
+int flame_spawn(pid_t *pid, const char *path, char *const argv[], char *const envp[],
+                const int *fd_from, const int *fd_to, int count);
+
+#endif

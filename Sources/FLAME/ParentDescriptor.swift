@@ -1,0 +1,88 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What a runner learns from `FLAME_PARENT`: how to reach its parent and what to prove.
+///
+/// JSON in one environment variable, so a remote backend can add a TCP address without a
+/// new variable. The token is a per-runner secret; a runner that cannot echo it is refused.
+struct ParentDescriptor: Codable, Sendable, Equatable {
+    static let environmentKey = "FLAME_PARENT"
+
+    var version = 1
+    var runnerID: String
+    var token: String
+    /// The build identity the parent expects the runner to report.
+    var buildID: String
+    var parentPID: Int32
+    /// The inherited socket to the parent (local backend).
+    var fd: Int32?
+
+    func encoded() -> String {
+        String(decoding: try! JSONEncoder().encode(self), as: UTF8.self)
+    }
+
+    static func decode(_ text: String) throws -> ParentDescriptor {
+        do {
+            return try JSONDecoder().decode(ParentDescriptor.self, from: Data(text.utf8))
+        } catch {
+            throw FLAMEError(.notARunner, "\(environmentKey) is set but is not a valid descriptor: \(error)")
+        }
+    }
+
+    /// A fresh random secret (128 bits, hex).
+    static func makeToken() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<2).map { _ in
+            let value = generator.next() as UInt64
+            let hex = String(value, radix: 16)
+            return String(repeating: "0", count: 16 - hex.count) + hex
+        }.joined()
+    }
+}
+
+/// The identity of an executable, compared between parent and runner so a runner built from
+/// other sources (a deploy mid-flight, a stale binary) is refused instead of misreading jobs.
+///
+/// `FLAME_BUILD_ID`, when set, is the identity (deployments can pin it to a commit id);
+/// otherwise it is the executable file's device, inode, size and modification time.
+enum BuildIdentity {
+    static let environmentKey = "FLAME_BUILD_ID"
+
+    /// The identity of the executable at `path` (defaults to this process's own).
+    static func of(path: String = "/proc/self/exe", environment: [String: String]? = nil) -> String {
+        let pinned = environment?[environmentKey] ?? getenv(environmentKey).map { String(cString: $0) }
+        if let pinned, !pinned.isEmpty { return pinned }
+        var info = stat()
+        guard stat(path, &info) == 0 else { return "unknown:\(path)" }
+        return "\(info.st_dev):\(info.st_ino):\(info.st_size):\(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec)"
+    }
+}
+
+/// CPU time and resident memory of this process, for heartbeats.
+enum ResourceUsage {
+    static func cpuNanoseconds() -> UInt64 {
+        var usage = rusage()
+        guard getrusage(RUSAGE_SELF.rawValue, &usage) == 0 else { return 0 }
+        func nanos(_ time: timeval) -> UInt64 { UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_usec) * 1_000 }
+        return nanos(usage.ru_utime) + nanos(usage.ru_stime)
+    }
+
+    /// Resident set size from /proc/self/statm.
+    static func residentBytes() -> UInt64 {
+        let fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return 0 }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 128)
+        let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        guard count > 0 else { return 0 }
+        let fields = buffer[..<count].split(separator: UInt8(ascii: " "))
+        guard fields.count > 1, let pages = UInt64(String(decoding: fields[1], as: UTF8.self)) else { return 0 }
+        return pages * UInt64(sysconf(Int32(_SC_PAGESIZE)))
+    }
+}

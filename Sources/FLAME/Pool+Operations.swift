@@ -1,0 +1,100 @@
+/// The state of one runner as operators see it.
+public enum RunnerState: String, Sendable, Codable {
+    case booting, idle, busy, draining, exiting
+}
+
+/// One runner of a pool, at the moment of ``Pool/status()``.
+public struct RunnerStatus: Sendable, Equatable {
+    public var id: String
+    public var state: RunnerState
+    public var pid: Int32?
+    public var host: String
+    /// CPU over the last heartbeat interval, in percent of one core.
+    public var cpuPercent: Double
+    public var residentBytes: UInt64
+    /// Calls and child services running on it.
+    public var inFlight: Int
+    public var children: Int
+    public var completed: Int
+    public var failed: Int
+    public var uptime: Duration
+}
+
+/// A pool at the moment of ``Pool/status()``.
+public struct PoolStatus: Sendable, Equatable {
+    public var name: String
+    public var min: Int
+    public var max: Int
+    public var maxConcurrency: Int
+    public var runners: [RunnerStatus]
+    /// Callers waiting for a runner.
+    public var queueDepth: Int
+    public var pendingBoots: Int
+    public var callsCompleted: Int
+    public var callsFailed: Int
+    public var callsTimedOut: Int
+}
+
+extension Pool {
+    /// What the pool looks like now: limits, runners with their usage, queue and counters.
+    public func status() -> PoolStatus {
+        let now = ContinuousClock.now
+        let runners = machine.runnerOrder.compactMap { id -> RunnerStatus? in
+            guard let runner = machine.runners[id] else { return nil }
+            let usage = monitors[id]?.lastUsage ?? RunnerUsage()
+            let state: RunnerState =
+                switch runner.phase {
+                case .booting: .booting
+                case .ready: runner.inFlight > 0 ? .busy : .idle
+                case .draining: .draining
+                case .exiting: .exiting
+                }
+            return RunnerStatus(
+                id: id, state: state, pid: links[id]?.pid, host: links[id]?.host ?? "local",
+                cpuPercent: usage.cpuPercent, residentBytes: usage.residentBytes,
+                inFlight: runner.inFlight, children: runner.children, completed: runner.completed,
+                failed: runner.failed, uptime: monitors[id].map { now - $0.startedAt } ?? .zero)
+        }
+        return PoolStatus(
+            name: name, min: machine.limits.min, max: machine.limits.max,
+            maxConcurrency: machine.limits.maxConcurrency, runners: runners,
+            queueDepth: machine.queueDepth, pendingBoots: machine.pendingBoots,
+            callsCompleted: machine.callsCompleted, callsFailed: machine.callsFailed,
+            callsTimedOut: machine.callsTimedOut)
+    }
+
+    /// The last lines runner `id` wrote to stdout/stderr, and how many older ones were
+    /// dropped. Nil for an unknown runner.
+    public func output(ofRunner id: String) -> (lines: [OutputLine], dropped: Int)? {
+        monitors[id]?.output.contents()
+    }
+
+    /// Changes `min` and/or `max` of the running pool. Raising `min` boots runners; lowering
+    /// `max` drains the surplus once their work is done — nothing in flight is killed.
+    public func scale(min: Int? = nil, max: Int? = nil) throws(FLAMEError) {
+        let actions = try machine.scale(min: min, max: max, now: .now)
+        logger.info("pool scaled", metadata: ["min": "\(machine.limits.min)", "max": "\(machine.limits.max)"])
+        perform(actions)
+    }
+
+    /// Drains one runner: it finishes what it runs, takes nothing new, then exits.
+    public func drain(runner id: String) throws(FLAMEError) {
+        guard let actions = machine.drain(runner: id, now: .now) else {
+            throw FLAMEError(.unknownRunner, "pool \(name) has no runner \(id)")
+        }
+        perform(actions)
+    }
+
+    /// Drains every runner; new calls boot fresh ones.
+    public func drain() {
+        perform(machine.drainAll(now: .now))
+    }
+
+    /// Kills runner `id` now; its calls fail with ``FLAMEError/Code/runnerKilled``.
+    public func kill(runner id: String, reason: String = "killed by request") throws(FLAMEError) {
+        guard let actions = machine.killRequested(runner: id, reason: reason) else {
+            throw FLAMEError(.unknownRunner, "pool \(name) has no runner \(id)")
+        }
+        perform(actions)
+    }
+}

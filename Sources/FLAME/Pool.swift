@@ -1,0 +1,368 @@
+import FLAMEWire
+public import Logging
+
+/// An elastic pool of runners: places calls on them, boots more on demand up to `max`,
+/// queues callers when full, enforces timeouts and retires idle runners.
+///
+/// The policy lives in ``PoolStateMachine``; this actor feeds it events, performs its
+/// actions (boot, place, fail, stop, kill) and owns the continuations of waiting callers.
+/// Results travel from a runner's I/O thread straight to the caller (``CallTable``).
+public actor Pool {
+    /// The pool's name.
+    public nonisolated let name: String
+    nonisolated let configuration: PoolConfiguration
+    nonisolated let backend: any Backend
+    nonisolated let logger: Logger
+    nonisolated let calls = CallTable()
+
+    typealias Machine = PoolStateMachine<ContinuousClock.Instant>
+    var machine: Machine
+    private var waiting: [UInt64: CheckedContinuation<Placement, any Error>] = [:]
+    private var immediate: [UInt64: Result<Placement, any Error>] = [:]
+    var links: [String: any RunnerLink] = [:]
+    var monitors: [String: RunnerMonitor] = [:]
+    private var boots: [String: Task<Void, Never>] = [:]
+    var children: [UInt64: ChildRecord] = [:]
+    private var timer: (task: Task<Void, Never>, at: ContinuousClock.Instant)?
+    private var drainWaiters: [CheckedContinuation<Void, Never>] = []
+    private var startup: (pending: Set<String>, continuation: CheckedContinuation<Void, any Error>?)?
+
+    /// Where a checked-out call goes.
+    struct Placement: Sendable {
+        let callID: UInt64
+        let runnerID: String
+        let link: any RunnerLink
+    }
+
+    /// Creates the pool and boots its `min` runners; throws when the configuration is
+    /// invalid or a `min` runner cannot boot. Inside a runner, `min` is always 0.
+    public init(
+        _ configuration: PoolConfiguration,
+        backend: any Backend = LocalProcessBackend(),
+        logger: Logger = Logger(label: "flame.pool")
+    ) async throws {
+        var configuration = configuration
+        try configuration.validate()
+        if FLAME.isRunner { configuration.min = 0 }
+        self.name = configuration.name
+        self.configuration = configuration
+        self.backend = backend
+        var logger = logger
+        logger[metadataKey: "pool"] = "\(configuration.name)"
+        self.logger = logger
+        self.machine = Machine(limits: .init(configuration))
+        try await start()
+    }
+
+    private func start() async throws {
+        let actions = machine.start(now: .now)
+        let pending = Set(actions.compactMap { if case .bootRunner(let id) = $0 { id } else { nil } })
+        guard !pending.isEmpty else { return }
+        startup = (pending, nil)
+        perform(actions)
+        do {
+            try await withCheckedThrowingContinuation { continuation in
+                if startup?.pending.isEmpty == true {
+                    continuation.resume()
+                } else {
+                    startup?.continuation = continuation
+                }
+            }
+            startup = nil
+        } catch {
+            startup = nil
+            await shutdown()
+            throw error
+        }
+    }
+
+    // MARK: - Calls
+
+    /// Runs `job` on a runner and returns its output.
+    ///
+    /// `timeout` (default: the pool's) covers waiting for a runner and the execution. On
+    /// timeout the caller gets ``FLAMEError/Code/timeout`` and the job is cancelled on the
+    /// runner. Cancelling the calling task cancels the job too. A job's own error arrives as
+    /// ``RemoteJobError``.
+    public nonisolated func call<J: Job>(_ job: J, timeout: Duration? = nil) async throws -> J.Output {
+        let request = try JobCodec.encode(job)
+        let outcome = try await run(type: request.type, payload: request.payload, timeout: timeout, pinnedTo: nil)
+        return try JobCodec.decode(outcome, as: J.Output.self)
+    }
+
+    /// Runs `job` on a runner without waiting for its output. Failures (including not
+    /// finding a runner in time) are logged at error level with the job's type.
+    public nonisolated func cast<J: Job>(_ job: J, timeout: Duration? = nil) {
+        Task {
+            do {
+                _ = try await self.call(job, timeout: timeout)
+            } catch {
+                self.logger.error("cast of \(J.self) failed: \(error)", metadata: ["job": "\(J.self)"])
+            }
+        }
+    }
+
+    nonisolated func run(type: String, payload: [UInt8], timeout: Duration?, pinnedTo runner: String?) async throws -> CallOutcome {
+        let deadline = ContinuousClock.now.advanced(by: timeout ?? configuration.timeout)
+        let placement = try await checkout(deadline: deadline, isChild: false, pinnedTo: runner)
+        let outcome = try await exchange(placement, .run(RunRequest(id: placement.callID, jobType: type, payload: payload)))
+        await callEnded(placement.callID, succeeded: outcome.isSuccess)
+        return outcome
+    }
+
+    /// Sends `message` for a placed call and waits for the runner's answer, the call's
+    /// failure (timeout, runner exit) or the caller's cancellation.
+    nonisolated func exchange(_ placement: Placement, _ message: ParentMessage) async throws -> CallOutcome {
+        let id = placement.callID
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                calls.insert(id, continuation)
+                if Task.isCancelled {
+                    // Cancelled before anything was sent: nothing to cancel on the runner.
+                    if calls.fail(id, with: CancellationError()) {
+                        Task { await self.callEnded(id, succeeded: false) }
+                    }
+                    return
+                }
+                placement.link.send(message)
+            }
+        } onCancel: {
+            // The runner is told to cancel through the pool; if the cancel overtakes the
+            // request, the job runs to completion and its result is dropped.
+            if calls.fail(id, with: CancellationError()) {
+                Task { await self.callAbandoned(id) }
+            }
+        }
+    }
+
+    func checkout(deadline: ContinuousClock.Instant, isChild: Bool, pinnedTo runner: String?) async throws -> Placement {
+        if let runner {
+            let callID = try machine.checkoutPinned(runner: runner, deadline: deadline, now: .now)
+            armTimer()
+            guard let link = links[runner] else { throw FLAMEError(.childExited, "runner \(runner) is gone") }
+            return Placement(callID: callID, runnerID: runner, link: link)
+        }
+        let (waiter, actions) = machine.checkoutRequested(deadline: deadline, isChild: isChild, now: .now)
+        perform(actions)
+        if let result = immediate.removeValue(forKey: waiter) { return try result.get() }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                waiting[waiter] = continuation
+            }
+        } onCancel: {
+            Task { await self.waiterCancelled(waiter) }
+        }
+    }
+
+    private func waiterCancelled(_ waiter: UInt64) {
+        if machine.waiterCancelled(waiter) {
+            waiting.removeValue(forKey: waiter)?.resume(throwing: CancellationError())
+        }
+    }
+
+    func callEnded(_ id: UInt64, succeeded: Bool) {
+        perform(machine.callFinished(id, succeeded: succeeded, now: .now))
+    }
+
+    private func callAbandoned(_ id: UInt64) {
+        perform(machine.callAbandoned(id, now: .now))
+    }
+
+    // MARK: - Runner lifecycle
+
+    private func bootRunner(_ id: String) {
+        let monitor = RunnerMonitor(
+            runnerID: id, calls: calls, outputCapacity: configuration.outputLinesPerRunner
+        ) { [weak self] notice in
+            guard let self else { return }
+            Task { await self.handle(notice, from: id) }
+        }
+        monitors[id] = monitor
+        let spec = RunnerSpec(
+            runnerID: id, poolName: name, heartbeatInterval: configuration.heartbeatInterval,
+            shutdownTimeout: configuration.shutdownTimeout)
+        let backend = self.backend
+        boots[id] = Task {
+            do {
+                let link = try await backend.boot(spec, events: monitor)
+                self.runnerBooted(id, link: link)
+            } catch {
+                self.runnerBootFailed(id, error: error)
+            }
+        }
+    }
+
+    private func runnerBooted(_ id: String, link: any RunnerLink) {
+        boots[id] = nil
+        guard let actions = machine.runnerBooted(id, now: .now) else {
+            link.kill()  // its boot was aborted meanwhile
+            return
+        }
+        links[id] = link
+        logger.info("runner booted", metadata: ["runner": "\(id)", "pid": "\(link.pid.map(String.init) ?? "-")"])
+        startupEnded(id, error: nil)
+        perform(actions)
+    }
+
+    private func runnerBootFailed(_ id: String, error: any Error) {
+        boots[id] = nil
+        let failure = error as? FLAMEError ?? FLAMEError(.bootFailed, "runner \(id) failed to boot: \(error)")
+        logger.warning("runner boot failed", metadata: ["runner": "\(id)", "error": "\(failure)"])
+        monitors[id] = nil
+        startupEnded(id, error: failure)
+        perform(machine.runnerBootFailed(id, error: failure, now: .now))
+    }
+
+    private func startupEnded(_ id: String, error: FLAMEError?) {
+        guard var current = startup, current.pending.remove(id) != nil else { return }
+        startup = current
+        if let error {
+            startup?.continuation?.resume(throwing: error)
+            startup?.continuation = nil
+            startup?.pending = []
+        } else if current.pending.isEmpty {
+            startup?.continuation?.resume()
+            startup?.continuation = nil
+        }
+    }
+
+    private func handle(_ notice: RunnerMonitor.Notice, from id: String) {
+        switch notice {
+        case .orphanedResult(let callID, let succeeded):
+            perform(machine.callFinished(callID, succeeded: succeeded, now: .now))
+        case .childExited(let callID, let outcome):
+            childEnded(callID, outcome: outcome)
+            perform(machine.callFinished(callID, succeeded: outcome.isSuccess, now: .now))
+        case .exited(let reason):
+            logger.info("runner exited", metadata: ["runner": "\(id)", "reason": "\(reason.message)"])
+            links[id] = nil
+            if boots[id] != nil { return }  // the boot task reports it as a boot failure
+            monitors[id] = nil
+            childrenLost(runner: id, reason: reason)
+            perform(machine.runnerExited(id, reason: reason, now: .now))
+        }
+    }
+
+    // MARK: - Effects
+
+    /// Performs the state machine's actions. Every side effect of the pool happens here.
+    func perform(_ actions: [Machine.Action]) {
+        for action in actions {
+            logger.trace("pool action", metadata: ["action": "\(action)"])
+            switch action {
+            case .bootRunner(let id):
+                bootRunner(id)
+            case .abortBoot(let id):
+                boots[id]?.cancel()
+            case .placeWaiter(let waiter, let callID, let runnerID):
+                let result: Result<Placement, any Error>
+                if let link = links[runnerID] {
+                    result = .success(Placement(callID: callID, runnerID: runnerID, link: link))
+                } else {
+                    result = .failure(FLAMEError(.runnerExited, "runner \(runnerID) is gone"))
+                }
+                if let continuation = waiting.removeValue(forKey: waiter) {
+                    continuation.resume(with: result)
+                } else {
+                    immediate[waiter] = result
+                }
+            case .failWaiter(let waiter, let error):
+                if let continuation = waiting.removeValue(forKey: waiter) {
+                    continuation.resume(throwing: error)
+                } else {
+                    immediate[waiter] = .failure(error)
+                }
+            case .failCall(let callID, let error):
+                calls.fail(callID, with: error)
+            case .cancelCall(let callID, let runnerID):
+                links[runnerID]?.send(.cancel(callID: callID))
+            case .stopRunner(let id):
+                links[id]?.stop()
+            case .killRunner(let id):
+                if let link = links[id] {
+                    link.kill()
+                } else {
+                    boots[id]?.cancel()
+                }
+            case .runIdleCheck(let id, let callID):
+                runIdleCheck(on: id, callID: callID)
+            case .growStarted(let growth):
+                configuration.onGrowStart?(growth)
+            case .growEnded(let growth, let error):
+                configuration.onGrowEnd?(growth, error.map { .failure($0) } ?? .success(()))
+            case .shrank(let growth):
+                configuration.onShrink?(growth)
+            }
+        }
+        armTimer()
+        if machine.lifecycle == .shuttingDown, machine.isDrained {
+            for waiter in drainWaiters { waiter.resume() }
+            drainWaiters.removeAll()
+        }
+    }
+
+    private func runIdleCheck(on id: String, callID: UInt64) {
+        guard let check = configuration.idleShutdownCheck, let link = links[id] else {
+            perform(machine.idleCheckFinished(id, call: callID, idle: false, now: .now))
+            return
+        }
+        Task {
+            var idle = false
+            do {
+                let request = try JobCodec.encode(check)
+                let placement = Placement(callID: callID, runnerID: id, link: link)
+                let outcome = try await self.exchange(
+                    placement, .run(RunRequest(id: callID, jobType: request.type, payload: request.payload)))
+                idle = try JobCodec.decode(outcome, as: Bool.self)
+            } catch {
+                self.logger.warning("idle check failed; runner stays", metadata: ["runner": "\(id)", "error": "\(error)"])
+            }
+            self.idleCheckEnded(id, callID: callID, idle: idle)
+        }
+    }
+
+    private func idleCheckEnded(_ id: String, callID: UInt64, idle: Bool) {
+        perform(machine.idleCheckFinished(id, call: callID, idle: idle, now: .now))
+    }
+
+    /// Keeps one sleeping task armed for the machine's earliest deadline.
+    private func armTimer() {
+        guard let next = machine.nextTimer else { return }
+        if let timer, timer.at <= next { return }
+        timer?.task.cancel()
+        let task = Task { [weak self] in
+            try? await Task.sleep(until: next, clock: .continuous)
+            guard !Task.isCancelled else { return }
+            await self?.timerFired(at: next)
+        }
+        timer = (task, next)
+    }
+
+    private func timerFired(at instant: ContinuousClock.Instant) {
+        guard timer?.at == instant else { return }
+        timer = nil
+        perform(machine.tick(now: .now))
+    }
+
+    // MARK: - Shutdown
+
+    /// Stops the pool: waiting callers fail, runners finish what they run and exit (killed
+    /// after `shutdownTimeout`). Returns when every runner is gone.
+    public func shutdown() async {
+        if machine.lifecycle == .running {
+            logger.info("pool shutting down")
+            perform(machine.shutdown(now: .now))
+        }
+        if !machine.isDrained {
+            await withCheckedContinuation { drainWaiters.append($0) }
+        }
+        timer?.task.cancel()
+        timer = nil
+    }
+}
+
+extension CallOutcome {
+    var isSuccess: Bool {
+        if case .success = self { true } else { false }
+    }
+}

@@ -1,0 +1,108 @@
+extension PoolStateMachine {
+    /// An operator or the app changed `min` and/or `max`. Raising `min` boots; lowering
+    /// `max` drains surplus runners (idle ones first), never killing work in flight.
+    mutating func scale(min newMin: Int?, max newMax: Int?, now: Instant) throws(FLAMEError) -> [Action] {
+        var newLimits = limits
+        newLimits.min = newMin ?? limits.min
+        newLimits.max = newMax ?? limits.max
+        if newLimits.min < 0 || newLimits.max < 1 || newLimits.min > newLimits.max {
+            throw FLAMEError(
+                .invalidConfiguration,
+                "pool \(limits.name): need 0 ≤ min ≤ max and max ≥ 1, got min \(newLimits.min), max \(newLimits.max)")
+        }
+        setLimits(newLimits)
+        var actions: [Action] = []
+        var surplus = activeRunnerCount - newLimits.max
+        if surplus > 0 {
+            // Idle and least-loaded runners go first; booting ones are drained once booted.
+            let candidates = runnerOrder.compactMap { runners[$0] }.filter { $0.phase == .ready }
+                .sorted { $0.inFlight < $1.inFlight }
+            for runner in candidates where surplus > 0 {
+                drainRunner(runner.id, now: now, into: &actions)
+                surplus -= 1
+            }
+        }
+        // Runners at min may have become eligible for idle shutdown.
+        for id in runnerOrder {
+            if let runner = runners[id], runner.phase == .ready, runner.isIdle, let since = runner.idleSince {
+                noteIdleDeadline(for: id, since: since)
+            }
+        }
+        replenish(now: now, into: &actions)
+        return actions
+    }
+
+    /// A call pinned to one runner (a child service's runner): placed there regardless of
+    /// load, while the runner is ready or draining.
+    mutating func checkoutPinned(runner id: RunnerID, deadline: Instant, now: Instant) throws(FLAMEError) -> CallID {
+        guard let runner = runners[id], runner.phase == .ready || runner.phase == .draining else {
+            throw FLAMEError(.childExited, "runner \(id) is no longer running")
+        }
+        let callID = allocateCallID()
+        insertCall(callID, Call(runner: id, deadline: deadline, killAt: nil, isChild: false))
+        updateRunner(id) {
+            $0.inFlight += 1
+            $0.idleSince = nil
+        }
+        noteDeadline(deadline)
+        return callID
+    }
+
+    /// Drain one runner: it finishes what it runs, takes nothing new, then exits. New calls
+    /// go to other runners or boot new ones. Returns nil for an unknown runner.
+    mutating func drain(runner id: RunnerID, now: Instant) -> [Action]? {
+        guard runners[id] != nil else { return nil }
+        var actions: [Action] = []
+        drainRunner(id, now: now, into: &actions)
+        serveWaiters(now: now, into: &actions)
+        return actions
+    }
+
+    /// Drain every runner of the pool (a rolling restart): new calls boot fresh runners.
+    mutating func drainAll(now: Instant) -> [Action] {
+        var actions: [Action] = []
+        for id in runnerOrder { drainRunner(id, now: now, into: &actions) }
+        serveWaiters(now: now, into: &actions)
+        return actions
+    }
+
+    /// Kill one runner now (SIGKILL): its calls fail with `runnerKilled`. Returns nil for an
+    /// unknown runner.
+    mutating func killRequested(runner id: RunnerID, reason: String) -> [Action]? {
+        guard runners[id] != nil else { return nil }
+        var actions: [Action] = []
+        kill(id, reason: FLAMEError(.runnerKilled, "runner \(id) was killed: \(reason)"), into: &actions)
+        return actions
+    }
+
+    /// The pool shuts down: waiters fail, runners drain and exit; booting ones are aborted.
+    mutating func shutdown(now: Instant) -> [Action] {
+        setLifecycle(.shuttingDown)
+        var actions: [Action] = []
+        failAllWaiters(FLAMEError(.poolShutDown, "pool \(limits.name) is shutting down"), into: &actions)
+        clearBootRetry()
+        for id in runnerOrder {
+            guard let runner = runners[id] else { continue }
+            if case .booting = runner.phase {
+                actions.append(.abortBoot(id))
+                actions += runnerBootFailed(id, error: FLAMEError(.poolShutDown, "pool \(limits.name) shut down during boot"), now: now)
+            } else {
+                drainRunner(id, now: now, into: &actions)
+            }
+        }
+        return actions
+    }
+
+    private mutating func drainRunner(_ id: RunnerID, now: Instant, into actions: inout [Action]) {
+        guard let runner = runners[id] else { return }
+        switch runner.phase {
+        case .ready:
+            updateRunner(id) { $0.phase = .draining }
+            settle(id, now: now, into: &actions)
+        case .draining:
+            settle(id, now: now, into: &actions)
+        case .booting, .exiting:
+            break
+        }
+    }
+}

@@ -1,0 +1,105 @@
+extension PoolStateMachine {
+    /// Time passed: expire waiters and calls, kill runners that ignored cancellation or
+    /// shutdown, abort slow boots, shut idle runners down, retry failed boots. Recomputes
+    /// ``nextTimer`` exactly.
+    mutating func tick(now: Instant) -> [Action] {
+        var actions: [Action] = []
+        expireWaiters(now: now, into: &actions)
+        expireCalls(now: now, into: &actions)
+        expireRunners(now: now, into: &actions)
+        if let retryAt = pendingBootRetry, retryAt <= now {
+            clearBootRetry()
+            replenish(now: now, into: &actions)
+        }
+        serveWaiters(now: now, into: &actions)
+        setNextTimer(computeNextTimer())
+        return actions
+    }
+
+    private mutating func expireCalls(now: Instant, into actions: inout [Action]) {
+        for (id, call) in calls {
+            if let deadline = call.deadline, deadline <= now {
+                // The caller gets its timeout now; the runner is asked to cancel and gets
+                // `shutdownTimeout` to comply.
+                countTimeout()
+                let killAt = now.advanced(by: limits.shutdownTimeout)
+                updateCall(id) {
+                    $0.deadline = nil
+                    $0.killAt = killAt
+                }
+                actions.append(.failCall(id, FLAMEError(.timeout, "call timed out on runner \(call.runner)")))
+                actions.append(.cancelCall(id, call.runner))
+            } else if let killAt = call.killAt, killAt <= now {
+                removeCall(id)
+                kill(
+                    call.runner,
+                    reason: FLAMEError(
+                        .runnerKilled,
+                        "runner \(call.runner) was killed: a job ignored cancellation for longer than shutdownTimeout (\(limits.shutdownTimeout))"
+                    ), into: &actions)
+            }
+        }
+    }
+
+    private mutating func expireRunners(now: Instant, into actions: inout [Action]) {
+        var stoppedForIdleness = 0
+        for id in runnerOrder {
+            guard let runner = runners[id] else { continue }
+            switch runner.phase {
+            case .booting(let deadline) where deadline <= now:
+                actions.append(.abortBoot(id))
+                let error = FLAMEError(.bootFailed, "runner \(id) did not boot within bootTimeout (\(limits.bootTimeout))")
+                actions += runnerBootFailed(id, error: error, now: now)
+            case .exiting(let killAt?) where killAt <= now:
+                kill(
+                    id, reason: FLAMEError(.runnerKilled, "runner \(id) did not stop within shutdownTimeout (\(limits.shutdownTimeout))"),
+                    into: &actions)
+            case .ready where runner.isIdle && runner.idleCheck == nil:
+                guard let since = runner.idleSince,
+                    let delay = idleShutdownDelay(excluding: stoppedForIdleness),
+                    since.advanced(by: delay) <= now
+                else { continue }
+                if limits.hasIdleCheck {
+                    let call = allocateCallID()
+                    updateRunner(id) { $0.idleCheck = call }
+                    actions.append(.runIdleCheck(id, call))
+                } else {
+                    stoppedForIdleness += 1
+                    stop(id, now: now, into: &actions)
+                }
+            default:
+                continue
+            }
+        }
+    }
+
+    private func computeNextTimer() -> Instant? {
+        var next: Instant?
+        func consider(_ instant: Instant?) {
+            guard let instant else { return }
+            if next == nil || instant < next! { next = instant }
+        }
+        for waiter in waitingCallers { consider(waiter.deadline) }
+        for call in calls.values {
+            consider(call.deadline)
+            consider(call.killAt)
+        }
+        for runner in runners.values {
+            switch runner.phase {
+            case .booting(let deadline): consider(deadline)
+            case .exiting(let killAt): consider(killAt)
+            case .ready where runner.isIdle && runner.idleCheck == nil:
+                if let since = runner.idleSince, let delay = idleShutdownDelay() {
+                    consider(since.advanced(by: delay))
+                } else if let since = runner.idleSince {
+                    // At min with no minIdleShutdownAfter: only a later scale-up of the pool
+                    // could make it eligible, and that re-notes the deadline.
+                    _ = since
+                }
+            default: break
+            }
+        }
+        consider(pendingBootRetry)
+        return next
+    }
+}

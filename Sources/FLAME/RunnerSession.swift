@@ -1,0 +1,141 @@
+import FLAMEWire
+import Logging
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A runner's live connection: runs the parent's calls and child services as tasks,
+/// cancels them on request, reports heartbeats, and exits when told to or orphaned.
+final class RunnerSession: Sendable {
+    private struct State {
+        var welcomed = false
+        var calls: [UInt64: Task<Void, Never>] = [:]
+        var children: [UInt64: Task<Void, Never>] = [:]
+        var shuttingDown = false
+    }
+    private let writer: SocketWriter
+    private let logger: Logger
+    private let state = Mutex(State())
+
+    init(writer: SocketWriter, logger: Logger) {
+        self.writer = writer
+        self.logger = logger
+    }
+
+    func waitForever() async -> Never {
+        while true { try? await Task.sleep(for: .seconds(3600)) }
+    }
+
+    /// Reads frames until the parent closes the connection, then exits the process: a
+    /// runner never outlives its parent's interest in it.
+    func readLoop(fd: Int32) {
+        var decoder = FrameDecoder()
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count < 0, errno == EINTR { continue }
+            guard count > 0 else { terminateProcess(0) }  // parent gone
+            buffer.withUnsafeBytes { decoder.append(UnsafeRawBufferPointer(rebasing: $0[..<count])) }
+            do {
+                while let frame = try decoder.nextFrame() {
+                    handle(try ParentMessage(frame: frame))
+                }
+            } catch {
+                logger.error("malformed frame from parent; exiting", metadata: ["error": "\(error)"])
+                terminateProcess(65)
+            }
+        }
+    }
+
+    private func handle(_ message: ParentMessage) {
+        switch message {
+        case .welcome(let interval):
+            guard !state.withLock({ $0.welcomed }) else { return }
+            state.withLock { $0.welcomed = true }
+            startHeartbeat(every: .milliseconds(Int64(interval)))
+        case .run(let request):
+            run(request)
+        case .cancel(let id):
+            state.withLock { $0.calls[id] }?.cancel()
+        case .startChild(let request):
+            startChild(request)
+        case .stopChild(let id):
+            state.withLock { $0.children[id] }?.cancel()
+        case .shutdown:
+            let children = state.withLock { state in
+                state.shuttingDown = true
+                return Array(state.children.values)
+            }
+            for child in children { child.cancel() }
+            exitIfFinished()
+        }
+    }
+
+    private func run(_ request: RunRequest) {
+        let accepted = state.withLock { state -> Bool in
+            guard !state.shuttingDown else { return false }
+            // Created under the lock, so the task's own removal cannot run before insertion.
+            state.calls[request.id] = Task {
+                let outcome = await JobCodec.run(request)
+                self.state.withLock { _ = $0.calls.removeValue(forKey: request.id) }
+                self.send(.result(callID: request.id, outcome))
+                self.exitIfFinished()
+            }
+            return true
+        }
+        if !accepted {
+            send(.result(callID: request.id, .failure(WireFailure(kind: .shuttingDown, message: "runner is shutting down"))))
+        }
+    }
+
+    private func startChild(_ request: RunRequest) {
+        let service: any ChildService
+        switch JobCodec.service(for: request) {
+        case .success(let decoded): service = decoded
+        case .failure(let failure):
+            send(.result(callID: request.id, .failure(failure)))
+            return
+        }
+        let accepted = state.withLock { state -> Bool in
+            guard !state.shuttingDown else { return false }
+            state.children[request.id] = Task {
+                // The start is acknowledged from inside the task so that it always precedes
+                // the exit report.
+                self.send(.result(callID: request.id, .success([])))
+                let outcome: CallOutcome
+                do {
+                    try await service.run()
+                    outcome = .success([])
+                } catch {
+                    outcome = .failure(JobCodec.failure(for: error))
+                }
+                self.state.withLock { _ = $0.children.removeValue(forKey: request.id) }
+                self.send(.childExited(childID: request.id, outcome))
+                self.exitIfFinished()
+            }
+            return true
+        }
+        if !accepted {
+            send(.result(callID: request.id, .failure(WireFailure(kind: .shuttingDown, message: "runner is shutting down"))))
+        }
+    }
+
+    private func exitIfFinished() {
+        let done = state.withLock { $0.shuttingDown && $0.calls.isEmpty && $0.children.isEmpty }
+        if done { terminateProcess(0) }
+    }
+
+    private func send(_ message: RunnerMessage) {
+        if !writer.send({ message.encodeFrame(into: &$0) }) { terminateProcess(0) }  // parent gone
+    }
+
+    private func startHeartbeat(every interval: Duration) {
+        Task.detached {
+            while true {
+                self.send(.heartbeat(cpuNanoseconds: ResourceUsage.cpuNanoseconds(), residentBytes: ResourceUsage.residentBytes()))
+                try? await Task.sleep(for: interval)
+            }
+        }
+    }
+}

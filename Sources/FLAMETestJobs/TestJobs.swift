@@ -1,0 +1,165 @@
+public import FLAME
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// Jobs the integration tests send to real runner processes. They live in a library so that
+// the test bundle (the parent) and flame-test-runner (the runner) resolve the same types.
+
+/// Returns its input: the trivial job of round-trip measurements.
+public struct Echo: Job {
+    public var value: Int
+    public init(_ value: Int) { self.value = value }
+    public func run() async throws -> Int { value }
+}
+
+/// Returns a byte blob of the requested size (or echoes one), for payload tests.
+public struct Blob: Job {
+    public var bytes: [UInt8]
+    public var replySize: Int
+    public init(bytes: [UInt8], replySize: Int) {
+        self.bytes = bytes
+        self.replySize = replySize
+    }
+    public func run() async throws -> [UInt8] { replySize < 0 ? bytes : [UInt8](repeating: 7, count: replySize) }
+}
+
+/// The runner's pid, so tests can find, signal and inspect the process.
+public struct WhoAmI: Job {
+    public init() {}
+    public func run() async throws -> Int32 { getpid() }
+}
+
+/// Sleeps (cooperatively: cancellation ends it) and returns how long it slept.
+public struct Sleep: Job {
+    public var milliseconds: Int
+    public init(milliseconds: Int) { self.milliseconds = milliseconds }
+    public func run() async throws -> Int {
+        try await Task.sleep(for: .milliseconds(milliseconds))
+        return milliseconds
+    }
+}
+
+/// Blocks its thread and ignores cancellation: the job a runner must be killed for.
+public struct Stubborn: Job {
+    public var milliseconds: Int
+    public init(milliseconds: Int) { self.milliseconds = milliseconds }
+    public func run() async throws -> Int {
+        usleep(UInt32(milliseconds) * 1000)
+        return milliseconds
+    }
+}
+
+/// Exits the runner process with a status.
+public struct ExitProcess: Job {
+    public var status: Int32
+    public init(status: Int32) { self.status = status }
+    public func run() async throws -> Int { exit(status) }
+}
+
+/// Prints lines to stdout and stderr, then returns.
+public struct Shout: Job {
+    public var lines: [String]
+    public init(lines: [String]) { self.lines = lines }
+    public func run() async throws -> Int {
+        for line in lines {
+            writeLine(line, to: 1)
+            writeLine("err: \(line)", to: 2)
+        }
+        return lines.count
+    }
+}
+
+/// A `Codable` error, which reaches the caller as itself.
+public struct QuotaExceeded: Error, Codable, Equatable {
+    public var limit: Int
+    public init(limit: Int) { self.limit = limit }
+}
+
+/// A plain error, which reaches the caller as its type name and description.
+public struct PlainFailure: Error, CustomStringConvertible {
+    public var description: String { "plain failure happened" }
+}
+
+/// Throws `QuotaExceeded` or `PlainFailure`.
+public struct Fail: Job {
+    public var codable: Bool
+    public init(codable: Bool) { self.codable = codable }
+    public func run() async throws -> Int {
+        if codable { throw QuotaExceeded(limit: 42) }
+        throw PlainFailure()
+    }
+}
+
+/// Namespaced and generic job types, to prove dispatch beyond top-level structs.
+public enum Outer {
+    public struct Nested: Job {
+        public var text: String
+        public init(text: String) { self.text = text }
+        public func run() async throws -> String { text.uppercased() }
+    }
+}
+
+public struct Wrap<Value: Codable & Sendable>: Job {
+    public var value: Value
+    public init(_ value: Value) { self.value = value }
+    public func run() async throws -> [Value] { [value, value] }
+}
+
+/// The app resource the runner's main installs before bootstrap.
+public enum GreetingKey: ResourceKey {
+    public typealias Value = String
+}
+
+/// Reads the app resource on the runner.
+public struct ReadGreeting: Job {
+    public init() {}
+    public func run() async throws -> String { try Resources.current.require(GreetingKey.self) }
+}
+
+/// A child service that counts ticks until stopped; `Ticks` reads the count on its runner.
+public struct Ticker: ChildService {
+    public init() {}
+    public func run() async throws {
+        while true {
+            TickCounter.increment()
+            try await Task.sleep(for: .milliseconds(10))
+        }
+    }
+}
+
+public struct Ticks: Job {
+    public init() {}
+    public func run() async throws -> Int { TickCounter.value }
+}
+
+/// Whether the runner lets itself be shut down for idleness: reads a file the test controls.
+public struct IdleIfFileExists: Job {
+    public var path: String
+    public init(path: String) { self.path = path }
+    public func run() async throws -> Bool { access(path, F_OK) == 0 }
+}
+
+enum TickCounter {
+    nonisolated(unsafe) private static var count = 0
+    private static let lock = NSLockish()
+    static func increment() { lock.withLock { count += 1 } }
+    static var value: Int { lock.withLock { count } }
+}
+
+/// A tiny pthread mutex so this file needs nothing but Glibc.
+final class NSLockish: @unchecked Sendable {
+    // @unchecked: the pthread mutex is only touched through lock/unlock below.
+    private var mutex = pthread_mutex_t()
+    init() { pthread_mutex_init(&mutex, nil) }
+    func withLock<T>(_ body: () -> T) -> T {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        return body()
+    }
+}
+
+private func writeLine(_ text: String, to fd: Int32) {
+    let bytes = Array((text + "\n").utf8)
+    _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+}

@@ -1,0 +1,121 @@
+/// Appends protocol fields to a byte array.
+///
+/// Integers are fixed-width little-endian, strings and byte blobs carry a 32-bit length
+/// first. The format is private to one build of flame-swift (parent and runner are the same
+/// binary, and the handshake checks that), so it favours speed over self-description.
+public struct WireWriter {
+    public var bytes: [UInt8]
+
+    public init(reservingCapacity capacity: Int = 64) {
+        bytes = []
+        bytes.reserveCapacity(capacity)
+    }
+
+    @inlinable
+    public mutating func write(_ value: UInt8) {
+        bytes.append(value)
+    }
+
+    @inlinable
+    public mutating func write(_ value: UInt32) {
+        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
+    }
+
+    @inlinable
+    public mutating func write(_ value: UInt64) {
+        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
+    }
+
+    @inlinable
+    public mutating func write(_ value: Int64) {
+        write(UInt64(bitPattern: value))
+    }
+
+    public mutating func write(_ value: String) {
+        var value = value
+        value.withUTF8 { utf8 in
+            write(UInt32(utf8.count))
+            bytes.append(contentsOf: utf8)
+        }
+    }
+
+    public mutating func write<Bytes: Collection>(blob: Bytes) where Bytes.Element == UInt8 {
+        write(UInt32(blob.count))
+        bytes.append(contentsOf: blob)
+    }
+}
+
+/// Reads protocol fields written by ``WireWriter``; every read checks the remaining length.
+public struct WireReader {
+    @usableFromInline var bytes: ArraySlice<UInt8>
+
+    public init(_ bytes: ArraySlice<UInt8>) {
+        self.bytes = bytes
+    }
+
+    public var isAtEnd: Bool { bytes.isEmpty }
+
+    public mutating func readUInt8() throws(WireError) -> UInt8 {
+        guard let first = bytes.first else { throw .truncated }
+        bytes.removeFirst()
+        return first
+    }
+
+    public mutating func readUInt32() throws(WireError) -> UInt32 {
+        guard bytes.count >= 4 else { throw .truncated }
+        var value: UInt32 = 0
+        let start = bytes.startIndex
+        for offset in 0..<4 { value |= UInt32(bytes[start + offset]) << (8 * offset) }
+        bytes = bytes.dropFirst(4)
+        return value
+    }
+
+    public mutating func readUInt64() throws(WireError) -> UInt64 {
+        guard bytes.count >= 8 else { throw .truncated }
+        var value: UInt64 = 0
+        let start = bytes.startIndex
+        for offset in 0..<8 { value |= UInt64(bytes[start + offset]) << (8 * offset) }
+        bytes = bytes.dropFirst(8)
+        return value
+    }
+
+    public mutating func readInt64() throws(WireError) -> Int64 {
+        Int64(bitPattern: try readUInt64())
+    }
+
+    public mutating func readBlob() throws(WireError) -> ArraySlice<UInt8> {
+        let count = Int(try readUInt32())
+        guard bytes.count >= count else { throw .truncated }
+        let blob = bytes.prefix(count)
+        bytes = bytes.dropFirst(count)
+        return blob
+    }
+
+    public mutating func readString() throws(WireError) -> String {
+        let blob = try readBlob()
+        guard let string = String(validating: blob, as: UTF8.self) else { throw .invalidUTF8 }
+        return string
+    }
+}
+
+/// Why bytes could not be read as a frame or message. The connection that sent them is
+/// closed; nothing else is affected.
+public enum WireError: Error, Equatable, Sendable, CustomStringConvertible {
+    case truncated
+    case invalidUTF8
+    case unknownMessageTag(UInt8)
+    case trailingBytes(Int)
+    case frameTooLarge(size: Int, limit: Int)
+    case invalidValue(String)
+
+    public var description: String {
+        switch self {
+        case .truncated: "message is truncated"
+        case .invalidUTF8: "string field is not valid UTF-8"
+        case .unknownMessageTag(let tag): "unknown message tag \(tag)"
+        case .trailingBytes(let count): "\(count) unexpected bytes after the message"
+        case .frameTooLarge(let size, let limit): "frame of \(size) bytes exceeds the limit of \(limit) bytes"
+        case .invalidValue(let what): "invalid value: \(what)"
+        }
+    }
+}

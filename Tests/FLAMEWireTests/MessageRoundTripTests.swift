@@ -1,0 +1,98 @@
+import FLAMEWire
+import Testing
+
+@Suite struct MessageRoundTripTests {
+    static let parentMessages: [ParentMessage] = [
+        .welcome(heartbeatIntervalMilliseconds: 1000),
+        .run(RunRequest(id: 42, jobType: "4Demo6ResizeV", payload: Array("{\"w\":1}".utf8))),
+        .cancel(callID: .max),
+        .startChild(RunRequest(id: 7, jobType: "x", payload: [])),
+        .stopChild(childID: 7),
+        .shutdown,
+    ]
+
+    static let runnerMessages: [RunnerMessage] = [
+        .hello(RunnerHello(runnerID: "thumbs-1", token: "s3cret", buildID: "b", pid: 4242, host: "local")),
+        .result(callID: 1, .success([1, 2, 3])),
+        .result(
+            callID: 2,
+            .failure(
+                WireFailure(
+                    kind: .jobThrew, errorTypeName: "Demo.Oops", message: "oops ✗",
+                    codableErrorType: "4Demo4OopsV", codableErrorPayload: [9]))),
+        .childExited(childID: 3, .failure(WireFailure(kind: .cancelled, message: "stopped"))),
+        .heartbeat(cpuNanoseconds: 123_456_789, residentBytes: 11_534_336),
+    ]
+
+    @Test(arguments: parentMessages)
+    func parentMessageRoundTrips(_ message: ParentMessage) throws {
+        var bytes: [UInt8] = []
+        message.encodeFrame(into: &bytes)
+        var decoder = FrameDecoder()
+        decoder.append(contentsOf: bytes)
+        let frame = try #require(try decoder.nextFrame())
+        #expect(try ParentMessage(frame: frame) == message)
+        #expect(try decoder.nextFrame() == nil)
+    }
+
+    @Test(arguments: runnerMessages)
+    func runnerMessageRoundTrips(_ message: RunnerMessage) throws {
+        var bytes: [UInt8] = []
+        message.encodeFrame(into: &bytes)
+        var decoder = FrameDecoder()
+        decoder.append(contentsOf: bytes)
+        let frame = try #require(try decoder.nextFrame())
+        #expect(try RunnerMessage(frame: frame) == message)
+    }
+
+    @Test func framesSplitAcrossReadsAndBatchedInOneRead() throws {
+        var bytes: [UInt8] = []
+        for message in Self.runnerMessages { message.encodeFrame(into: &bytes) }
+        // Feed one byte at a time: every frame must come out exactly once, in order.
+        var decoder = FrameDecoder()
+        var decoded: [RunnerMessage] = []
+        for byte in bytes {
+            decoder.append(contentsOf: [byte])
+            while let frame = try decoder.nextFrame() { decoded.append(try RunnerMessage(frame: frame)) }
+        }
+        #expect(decoded == Self.runnerMessages)
+        #expect(decoder.bufferedByteCount == 0)
+    }
+
+    @Test func everyTruncationOfAMessageIsRejectedNotMisread() throws {
+        var bytes: [UInt8] = []
+        Self.runnerMessages[2].encodeFrame(into: &bytes)
+        let body = bytes.dropFirst(4)
+        for cut in 0..<body.count {
+            let truncated = body.prefix(cut)
+            #expect(throws: WireError.self) { try RunnerMessage(frame: truncated) }
+        }
+    }
+
+    @Test func trailingBytesAreAnError() {
+        var bytes: [UInt8] = []
+        ParentMessage.shutdown.encodeFrame(into: &bytes)
+        let body = bytes.dropFirst(4) + [0]
+        #expect(throws: WireError.trailingBytes(1)) { try ParentMessage(frame: body) }
+    }
+
+    @Test func unknownTagIsAnError() {
+        #expect(throws: WireError.unknownMessageTag(200)) { try RunnerMessage(frame: [200]) }
+    }
+
+    @Test func oversizedFrameIsRefusedBeforeItsBodyArrives() {
+        var decoder = FrameDecoder(maximumFrameSize: 1024)
+        decoder.append(contentsOf: [0x7f, 0xff, 0xff, 0xff])
+        #expect(throws: WireError.frameTooLarge(size: 0x7fff_ffff, limit: 1024)) { try decoder.nextFrame() }
+    }
+
+    @Test func randomBytesNeverCrashTheDecoders() {
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<20_000 {
+            let count = Int.random(in: 0..<64, using: &generator)
+            let bytes = (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            _ = try? RunnerMessage(frame: bytes[...])
+            _ = try? ParentMessage(frame: bytes[...])
+        }
+    }
+}
