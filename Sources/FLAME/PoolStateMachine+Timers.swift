@@ -42,7 +42,6 @@ extension PoolStateMachine {
     }
 
     private mutating func expireRunners(now: Instant, into actions: inout [Action]) {
-        var stoppedForIdleness = 0
         for id in runnerOrder {
             guard let runner = runners[id] else { continue }
             switch runner.phase {
@@ -56,7 +55,7 @@ extension PoolStateMachine {
                     into: &actions)
             case .ready where runner.isIdle && runner.idleCheck == nil:
                 guard let since = runner.idleSince,
-                    let delay = idleShutdownDelay(excluding: stoppedForIdleness),
+                    let delay = idleShutdownDelay(),
                     since.advanced(by: delay) <= now
                 else { continue }
                 if limits.hasIdleCheck {
@@ -64,7 +63,6 @@ extension PoolStateMachine {
                     updateRunner(id) { $0.idleCheck = call }
                     actions.append(.runIdleCheck(id, call))
                 } else {
-                    stoppedForIdleness += 1
                     stop(id, now: now, into: &actions)
                 }
             default:
@@ -89,12 +87,10 @@ extension PoolStateMachine {
             case .booting(let deadline): consider(deadline)
             case .exiting(let killAt): consider(killAt)
             case .ready where runner.isIdle && runner.idleCheck == nil:
+                // At min without minIdleShutdownAfter there is no deadline; a scale change
+                // that makes the runner eligible notes one.
                 if let since = runner.idleSince, let delay = idleShutdownDelay() {
                     consider(since.advanced(by: delay))
-                } else if let since = runner.idleSince {
-                    // At min with no minIdleShutdownAfter: only a later scale-up of the pool
-                    // could make it eligible, and that re-notes the deadline.
-                    _ = since
                 }
             default: break
             }

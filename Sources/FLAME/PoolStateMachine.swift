@@ -441,8 +441,8 @@ struct PoolStateMachine<Instant: InstantProtocol>: Sendable where Instant.Durati
 
     /// The idle delay that applies now: beyond `min`, `idleShutdownAfter`; at or below it,
     /// `minIdleShutdownAfter` (nil: never).
-    func idleShutdownDelay(excluding stopped: Int = 0) -> Duration? {
-        let ready = runners.values.count(where: { $0.phase == .ready }) - stopped
+    func idleShutdownDelay() -> Duration? {
+        let ready = runners.values.count(where: { $0.phase == .ready })
         return ready > limits.min ? limits.idleShutdownAfter : limits.minIdleShutdownAfter
     }
 
