@@ -20,7 +20,9 @@ public enum FLAME {
         Resources.install(resources)
         guard let raw = getenv(ParentDescriptor.environmentKey) else { return }
         let descriptor = try ParentDescriptor.decode(String(cString: raw))
-        // A pool created by a job on this runner must not think it is the runner's parent.
+        // A pool created by a job on this runner must not think it is the runner's parent;
+        // `isRunner` is read first so it keeps saying true.
+        _ = isRunner
         unsetenv(ParentDescriptor.environmentKey)
         try await RunnerServer.serve(descriptor, logger: logger)
     }

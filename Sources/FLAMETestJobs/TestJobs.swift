@@ -163,3 +163,35 @@ private func writeLine(_ text: String, to fd: Int32) {
     let bytes = Array((text + "\n").utf8)
     _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
 }
+
+/// Rejects a negative value when decoded, so the runner fails to decode what the parent
+/// encoded without complaint.
+public struct Picky: Job {
+    public var value: Int
+    public init(value: Int) { self.value = value }
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        value = try container.decode(Int.self, forKey: .value)
+        if value < 0 { throw DecodingError.dataCorruptedError(forKey: .value, in: container, debugDescription: "negative") }
+    }
+    public func run() async throws -> Int { value }
+}
+
+/// Writes bytes straight onto the runner's channel to the parent (fd 3): a runner gone
+/// rogue. `oversized` announces a frame far beyond the limit; otherwise an unknown tag.
+public struct CorruptChannel: Job {
+    public var oversized: Bool
+    public init(oversized: Bool) { self.oversized = oversized }
+    public func run() async throws -> Int {
+        let bytes: [UInt8] = oversized ? [0x7f, 0xff, 0xff, 0xff, 1] : [0, 0, 0, 1, 250]
+        _ = bytes.withUnsafeBytes { write(3, $0.baseAddress, $0.count) }
+        try await Task.sleep(for: .seconds(10))
+        return 0
+    }
+}
+
+/// Reports whether the code runs inside a runner, and the min of a pool created there.
+public struct InsideRunner: Job {
+    public init() {}
+    public func run() async throws -> Bool { FLAME.isRunner }
+}

@@ -1,0 +1,126 @@
+@testable import FLAME
+import FLAMETestJobs
+import Foundation
+import Testing
+
+/// Calls through real runner processes: dispatch by type name, results, errors, resources.
+@Suite struct RunnerProcessTests {
+    @Test func callRunsTheJobInARunnerProcessAndReturnsItsOutput() async throws {
+        try await withPool(PoolConfiguration(name: "echo", max: 1)) { pool in
+            let result1 = try await pool.call(Echo(41))
+            #expect(result1 == 41)
+            let runnerPid = try await pool.call(WhoAmI())
+            #expect(runnerPid != getpid())
+            #expect(processIsAlive(runnerPid))
+            let result2 = try await pool.call(InsideRunner())
+            #expect(result2)
+        }
+    }
+
+    @Test func nestedAndGenericJobTypesResolveOnTheRunner() async throws {
+        try await withPool(PoolConfiguration(name: "types", max: 1)) { pool in
+            let result3 = try await pool.call(Outer.Nested(text: "swift"))
+            #expect(result3 == "SWIFT")
+            let result4 = try await pool.call(Wrap(3))
+            #expect(result4 == [3, 3])
+            let result5 = try await pool.call(Wrap(Wrap("x"))).map(\.value)
+            #expect(result5 == ["x", "x"])
+        }
+    }
+
+    @Test func jobsReachTheResourcesTheAppSetUpBeforeBootstrap() async throws {
+        try await withPool(PoolConfiguration(name: "resources", max: 1)) { pool in
+            let result6 = try await pool.call(ReadGreeting())
+            #expect(result6 == "hello from the app's own setup")
+        }
+    }
+
+    @Test func codableJobErrorArrivesAsItselfAndOthersByNameAndDescription() async throws {
+        try await withPool(PoolConfiguration(name: "errors", max: 1)) { pool in
+            let codable = try #require(await caught { try await pool.call(Fail(codable: true)) } as? RemoteJobError)
+            #expect(codable.typeName == "FLAMETestJobs.QuotaExceeded")
+            #expect(codable.underlying as? QuotaExceeded == QuotaExceeded(limit: 42))
+
+            let plain = try #require(await caught { try await pool.call(Fail(codable: false)) } as? RemoteJobError)
+            #expect(plain.typeName == "FLAMETestJobs.PlainFailure")
+            #expect(plain.message == "plain failure happened")
+            #expect(plain.underlying == nil)
+        }
+    }
+
+    @Test func unknownTypeAndUndecodableJobAreClearErrorsAndTheRunnerKeepsServing() async throws {
+        try await withPool(PoolConfiguration(name: "unknown", max: 1)) { pool in
+            let pid = try await pool.call(WhoAmI())
+            let unknown = await caught { try await pool.call(OnlyInTheTestBundle()) }
+            #expect(FLAMEError.Code.unknownJobType ~= unknown!)
+            let undecodable = await caught { try await pool.call(Picky(value: -1)) }
+            #expect(FLAMEError.Code.jobDecodingFailed ~= undecodable!)
+            let result7 = try await pool.call(WhoAmI())
+            #expect(result7 == pid)  // same runner, still serving
+        }
+    }
+
+    @Test func privateJobTypesAreRefusedBeforeAnythingIsSent() async throws {
+        try await withPool(PoolConfiguration(name: "private", max: 1)) { pool in
+            let error = await caught { try await pool.call(PrivateJob()) }
+            #expect(FLAMEError.Code.invalidJobType ~= error!)
+            #expect((error as? FLAMEError)?.message.contains("internal or public") == true)
+            #expect(await pool.status().runners.isEmpty)
+        }
+    }
+
+    @Test func payloadsOfAMebibyteCrossBothWays() async throws {
+        try await withPool(PoolConfiguration(name: "blob", max: 1)) { pool in
+            let big = [UInt8](repeating: 42, count: 1 << 20)
+            let result8 = try await pool.call(Blob(bytes: big, replySize: -1))
+            #expect(result8 == big)
+            let result9 = try await pool.call(Blob(bytes: [], replySize: 1 << 20)).count
+            #expect(result9 == 1 << 20)
+        }
+    }
+
+    @Test func manyConcurrentCallsEachGetTheirOwnResult() async throws {
+        try await withPool(PoolConfiguration(name: "many", max: 2, maxConcurrency: 16)) { pool in
+            try await withThrowingTaskGroup(of: (Int, Int).self) { group in
+                for i in 0..<500 { group.addTask { (i, try await pool.call(Echo(i))) } }
+                for try await (sent, received) in group { #expect(sent == received) }
+            }
+            let status = await pool.status()
+            #expect(status.callsCompleted == 500)
+            #expect(status.runners.count <= 2)
+        }
+    }
+
+    @Test func runnerStdoutAndStderrAreCapturedPerRunner() async throws {
+        try await withPool(PoolConfiguration(name: "shout", max: 1)) { pool in
+            _ = try await pool.call(Shout(lines: ["one", "two"]))
+            let runner = try #require(await pool.status().runners.first)
+            let captured = await eventually {
+                let lines = await pool.output(ofRunner: runner.id)?.lines.map(\.text) ?? []
+                return ["one", "two", "err: one", "err: two"].allSatisfy(lines.contains)
+            }
+            #expect(captured)
+            let streams = await pool.output(ofRunner: runner.id)?.lines.filter { $0.text == "err: one" }.map(\.stream)
+            #expect(streams == [.stderr])
+        }
+    }
+
+    @Test func heartbeatsReportRunnerMemoryAndCPU() async throws {
+        var configuration = PoolConfiguration(name: "heartbeat", max: 1)
+        configuration.heartbeatInterval = .milliseconds(100)
+        try await withPool(configuration) { pool in
+            _ = try await pool.call(Echo(1))
+            let reported = await eventually { (await pool.status().runners.first?.residentBytes ?? 0) > 1_000_000 }
+            #expect(reported)
+        }
+    }
+}
+
+/// Exists only in the test bundle: the runner executable cannot resolve it.
+struct OnlyInTheTestBundle: Job {
+    func run() async throws -> Int { 0 }
+}
+
+private struct PrivateJob: Job {
+    func run() async throws -> Int { 0 }
+}
