@@ -1,0 +1,158 @@
+@testable import FLAME
+import FLAMETestJobs
+import Foundation
+import Synchronization
+import Testing
+
+/// What happens when runners misbehave: timeouts, crashes, kills, rogue frames, impostors.
+@Suite struct RunnerFailureTests {
+    @Test func callPastItsTimeoutFailsAndTheJobIsCancelledOnTheRunner() async throws {
+        try await withPool(PoolConfiguration(name: "timeout", max: 1)) { pool in
+            let pid = try await pool.call(WhoAmI())
+            let started = ContinuousClock.now
+            let error = await caught { try await pool.call(Sleep(milliseconds: 20_000), timeout: .milliseconds(300)) }
+            #expect(FLAMEError.Code.timeout ~= error!)
+            #expect(ContinuousClock.now - started < .seconds(5))
+            // The runner cancelled the sleep: its slot frees up, it is not killed.
+            let freed = await eventually { await pool.status().runners.first?.inFlight == 0 }
+            #expect(freed)
+            let samePid = try await pool.call(WhoAmI())
+            #expect(samePid == pid)
+            #expect(await pool.status().callsTimedOut == 1)
+        }
+    }
+
+    @Test func runnerWhoseJobIgnoresCancellationIsKilledAndItsOtherCallsFail() async throws {
+        var configuration = PoolConfiguration(name: "stubborn", max: 1, maxConcurrency: 2)
+        configuration.shutdownTimeout = .milliseconds(500)
+        try await withPool(configuration) { pool in
+            let pid = try await pool.call(WhoAmI())
+            let bystander = Task { try await pool.call(Sleep(milliseconds: 30_000), timeout: .seconds(60)) }
+            let error = await caught { try await pool.call(Stubborn(milliseconds: 30_000), timeout: .milliseconds(300)) }
+            #expect(FLAMEError.Code.timeout ~= error!)
+            let bystanderError = await caught { try await bystander.value }
+            #expect(FLAMEError.Code.runnerKilled ~= bystanderError!)
+            #expect((bystanderError as? FLAMEError)?.message.contains("ignored cancellation") == true)
+            let gone = await eventually { !processIsAlive(pid) }
+            #expect(gone)
+            // The pool serves on with a new runner.
+            let newPid = try await pool.call(WhoAmI())
+            #expect(newPid != pid)
+        }
+    }
+
+    @Test func runnerThatExitsFailsItsCallsAtOnceNamingTheStatus() async throws {
+        try await withPool(PoolConfiguration(name: "exit", max: 1, maxConcurrency: 4)) { pool in
+            let bystander = Task { try await pool.call(Sleep(milliseconds: 30_000)) }
+            _ = await eventually { await pool.status().runners.first?.inFlight == 1 }
+            let started = ContinuousClock.now
+            let error = await caught { try await pool.call(ExitProcess(status: 3)) }
+            #expect(FLAMEError.Code.runnerExited ~= error!)
+            #expect((error as? FLAMEError)?.message.contains("exited with status 3") == true)
+            let bystanderError = await caught { try await bystander.value }
+            #expect((bystanderError as? FLAMEError)?.message.contains("exited with status 3") == true)
+            #expect(ContinuousClock.now - started < .seconds(5))
+            // Nobody waits: no replacement is booted until demand returns.
+            let empty = await eventually { await pool.status().runners.isEmpty }
+            #expect(empty)
+            let value = try await pool.call(Echo(5))
+            #expect(value == 5)
+        }
+    }
+
+    @Test func runnerKilledBySignalNamesTheSignal() async throws {
+        try await withPool(PoolConfiguration(name: "signal", max: 1)) { pool in
+            let pid = try await pool.call(WhoAmI())
+            let call = Task { try await pool.call(Sleep(milliseconds: 30_000)) }
+            _ = await eventually { await pool.status().runners.first?.inFlight == 1 }
+            kill(pid, SIGKILL)
+            let error = await caught { try await call.value }
+            #expect((error as? FLAMEError)?.message.contains("killed by signal 9 (SIGKILL)") == true)
+        }
+    }
+
+    @Test func cancellingTheCallersTaskCancelsTheJobOnTheRunner() async throws {
+        try await withPool(PoolConfiguration(name: "cancel", max: 1)) { pool in
+            let pid = try await pool.call(WhoAmI())
+            let call = Task { try await pool.call(Sleep(milliseconds: 30_000)) }
+            _ = await eventually { await pool.status().runners.first?.inFlight == 1 }
+            call.cancel()
+            #expect(await caught { try await call.value } is CancellationError)
+            let freed = await eventually(within: .seconds(3)) { await pool.status().runners.first?.inFlight == 0 }
+            #expect(freed)
+            let samePid = try await pool.call(WhoAmI())
+            #expect(samePid == pid)
+        }
+    }
+
+    @Test(arguments: [false, true])
+    func runnerSendingAMalformedOrOversizedFrameIsCutOffAndThePoolServesOn(oversized: Bool) async throws {
+        try await withPool(PoolConfiguration(name: "rogue", max: 1)) { pool in
+            let pid = try await pool.call(WhoAmI())
+            let error = await caught { try await pool.call(CorruptChannel(oversized: oversized)) }
+            #expect(FLAMEError.Code.runnerExited ~= error!)
+            let gone = await eventually { !processIsAlive(pid) }
+            #expect(gone)
+            let value = try await pool.call(Echo(9))
+            #expect(value == 9)
+        }
+    }
+
+    @Test func runnerOfAnotherBuildIsRefusedWithAClearError() async throws {
+        let pool = try await Pool(
+            PoolConfiguration(name: "mismatch", max: 1, timeout: .seconds(20)),
+            backend: TestRunner.backend(environment: ["FLAME_BUILD_ID": "some-other-build"]))
+        let started = ContinuousClock.now
+        let error = await caught { try await pool.call(Echo(1)) }
+        #expect(FLAMEError.Code.buildMismatch ~= error!)
+        #expect((error as? FLAMEError)?.message.contains("some-other-build") == true)
+        #expect(ContinuousClock.now - started < .seconds(10))  // not at the call timeout
+        await pool.shutdown()
+    }
+
+    @Test func runnerProvingTheWrongTokenIsRefused() async throws {
+        let failures = Mutex<[FLAMEError]>([])
+        var configuration = PoolConfiguration(name: "forged", max: 1, timeout: .milliseconds(1500))
+        configuration.onGrowEnd = { _, result in
+            if case .failure(let error) = result { failures.withLock { $0.append(error) } }
+        }
+        let pool = try await Pool(configuration, backend: TestRunner.backend(environment: ["FLAME_TEST_FORGE_TOKEN": "evil"]))
+        let error = await caught { try await pool.call(Echo(1)) }
+        #expect(FLAMEError.Code.timeout ~= error!)
+        #expect((error as? FLAMEError)?.message.contains("failed authentication") == true)
+        #expect(failures.withLock { $0.first?.message.contains("failed authentication") } == true)
+        await pool.shutdown()
+    }
+
+    @Test func minRunnersThatCannotBootFailThePoolStart() async throws {
+        let backend = LocalProcessBackend(executable: "/nonexistent/flame-runner", arguments: [])
+        let error = await caught { try await Pool(PoolConfiguration(name: "broken", min: 2, max: 2), backend: backend) }
+        #expect(FLAMEError.Code.bootFailed ~= error!)
+        #expect((error as? FLAMEError)?.message.contains("/nonexistent/flame-runner") == true)
+    }
+
+    @Test func killingTheParentLeavesNoRunnerAlive() async throws {
+        let parent = Process()
+        parent.executableURL = URL(fileURLWithPath: TestRunner.executable)
+        parent.arguments = ["parent", "3"]
+        let output = Pipe()
+        parent.standardOutput = output
+        try parent.run()
+        var text = ""
+        let handle = output.fileHandleForReading
+        while !text.contains("ready") {
+            let data = handle.availableData
+            if data.isEmpty { break }
+            text += String(decoding: data, as: UTF8.self)
+        }
+        let pids = text.split(separator: "\n").compactMap { line -> Int32? in
+            line.hasPrefix("runner-pid ") ? Int32(line.dropFirst("runner-pid ".count)) : nil
+        }
+        #expect(pids.count == 3)
+        #expect(pids.allSatisfy(processIsAlive))
+        kill(parent.processIdentifier, SIGKILL)
+        parent.waitUntilExit()
+        try await Task.sleep(for: .seconds(1))
+        #expect(pids.filter(processIsAlive).isEmpty, "runners alive 1 s after the parent was killed: \(pids.filter(processIsAlive))")
+    }
+}
