@@ -48,6 +48,7 @@ let package = Package(
                 "FLAME",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSettings
         ),
@@ -62,6 +63,9 @@ let package = Package(
             dependencies: ["FLAME", "FLAMETestJobs"],
             swiftSettings: strictSettings
         ),
+
+        // First measurements (make bench): its own runner, release mode.
+        .executableTarget(name: "flame-bench", dependencies: ["FLAME"], path: "Benchmarks/FlameBench", swiftSettings: strictSettings),
 
         .testTarget(name: "FLAMEWireTests", dependencies: ["FLAMEWire"], swiftSettings: strictSettings),
         .testTarget(

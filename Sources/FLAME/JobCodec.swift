@@ -1,14 +1,10 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import FLAMEWire
 
 /// Encodes jobs and their outcomes for the wire, and runs decoded jobs on the runner.
 ///
-/// Fields are JSON: readable in captures and logs, and the format every `Codable` type
-/// supports well. FoundationEssentials keeps ICU out of runner processes.
+/// Fields use ``CompactEncoder``'s binary format: parent and runner are the same build, so
+/// the format needs no self-description beyond keys, and byte arrays travel as one blob.
+/// (JSON took 0.9 s for a 1 MiB `[UInt8]` round trip; this takes milliseconds.)
 enum JobCodec {
     /// A job ready to send: its type's wire name and its encoded fields.
     static func encode<J: Job>(_ job: J) throws(FLAMEError) -> (type: String, payload: [UInt8]) {
@@ -21,7 +17,7 @@ enum JobCodec {
 
     private static func encodeFields<T: Encodable>(_ value: T, what: String) throws(FLAMEError) -> [UInt8] {
         do {
-            return Array(try JSONEncoder().encode(value))
+            return try CompactEncoder().encode(value)
         } catch {
             throw FLAMEError(.jobEncodingFailed, "cannot encode \(what): \(error)")
         }
@@ -32,7 +28,7 @@ enum JobCodec {
         switch outcome {
         case .success(let payload):
             do {
-                return try JSONDecoder().decode(Output.self, from: Data(payload))
+                return try CompactDecoder().decode(Output.self, from: payload)
             } catch {
                 throw FLAMEError(.outputDecodingFailed, "cannot decode output as \(Output.self): \(error)")
             }
@@ -60,7 +56,7 @@ enum JobCodec {
             let type = JobTypeResolver.type(named: failure.codableErrorType) as? any (Error & Decodable).Type
         else { return nil }
         func decode<E: Error & Decodable>(_: E.Type) -> (any Error & Sendable)? {
-            try? JSONDecoder().decode(E.self, from: Data(failure.codableErrorPayload))
+            try? CompactDecoder().decode(E.self, from: failure.codableErrorPayload)
         }
         return decode(type)
     }
@@ -87,7 +83,7 @@ enum JobCodec {
     private static func run<J: Job>(_: J.Type, payload: [UInt8]) async -> CallOutcome {
         let job: J
         do {
-            job = try JSONDecoder().decode(J.self, from: Data(payload))
+            job = try CompactDecoder().decode(J.self, from: payload)
         } catch {
             return .failure(WireFailure(kind: .decodeFailed, message: "cannot decode \(J.self): \(error)"))
         }
@@ -98,7 +94,7 @@ enum JobCodec {
             return .failure(failure(for: error))
         }
         do {
-            return .success(Array(try JSONEncoder().encode(output)))
+            return .success(try CompactEncoder().encode(output))
         } catch {
             return .failure(WireFailure(kind: .encodeFailed, message: "cannot encode output of \(J.self): \(error)"))
         }
@@ -112,7 +108,7 @@ enum JobCodec {
         }
         func decode<S: ChildService>(_: S.Type) -> Result<any ChildService, WireFailure> {
             do {
-                return .success(try JSONDecoder().decode(S.self, from: Data(request.payload)))
+                return .success(try CompactDecoder().decode(S.self, from: request.payload))
             } catch {
                 return .failure(WireFailure(kind: .decodeFailed, message: "cannot decode \(S.self): \(error)"))
             }
@@ -131,7 +127,7 @@ enum JobCodec {
         if let codable = error as? any Encodable & Decodable,
             let name = try? JobTypeResolver.name(of: type(of: codable))
         {
-            func encode<E: Encodable>(_ value: E) -> [UInt8]? { try? Array(JSONEncoder().encode(value)) }
+            func encode<E: Encodable>(_ value: E) -> [UInt8]? { try? CompactEncoder().encode(value) }
             if let payload = encode(codable) {
                 failure.codableErrorType = name
                 failure.codableErrorPayload = payload

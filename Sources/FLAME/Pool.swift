@@ -199,7 +199,7 @@ public actor Pool {
             return
         }
         links[id] = link
-        logger.info("runner booted", metadata: ["runner": "\(id)", "pid": "\(link.pid.map(String.init) ?? "-")"])
+        logger.debug("runner booted", metadata: ["runner": "\(id)", "pid": "\(link.pid.map(String.init) ?? "-")"])
         startupEnded(id, error: nil)
         perform(actions)
     }
@@ -234,7 +234,7 @@ public actor Pool {
             childEnded(callID, outcome: outcome)
             perform(machine.callFinished(callID, succeeded: outcome.isSuccess, now: .now))
         case .exited(let reason):
-            logger.info("runner exited", metadata: ["runner": "\(id)", "reason": "\(reason.message)"])
+            logger.debug("runner exited", metadata: ["runner": "\(id)", "reason": "\(reason.message)"])
             links[id] = nil
             if boots[id] != nil { return }  // the boot task reports it as a boot failure
             monitors[id] = nil

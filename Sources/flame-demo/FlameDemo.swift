@@ -1,0 +1,68 @@
+import ArgumentParser
+import FLAME
+import Logging
+import ServiceLifecycle
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A demo parent: two pools under steady load, printing a line a second so the pools can be
+/// watched breathing.
+@main
+struct FlameDemo: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "flame-demo",
+        abstract: "Run two FLAME pools (thumbnails, reports) under steady load.",
+        discussion: """
+            Runners are copies of this executable. Every second a status line shows calls \
+            done, failed and timed out, runners (busy/total) and queue depth per pool. Stop \
+            with Ctrl-C: pools drain and runners exit.
+            """)
+
+    @Option(help: "Calls started per second, across both pools.")
+    var rate: Double = 40
+
+    @Option(help: "Stop after this many seconds (default: run until interrupted).")
+    var duration: Double?
+
+    @Option(help: "Where runners run: local (processes on this machine). slurm arrives with the Slurm backend.")
+    var backend: BackendChoice = .local
+
+    enum BackendChoice: String, ExpressibleByArgument, CaseIterable {
+        case local, slurm
+    }
+
+    func validate() throws {
+        guard rate > 0, rate <= 100_000 else { throw ValidationError("--rate must be between 0 and 100000, got \(rate)") }
+        if let duration, duration <= 0 { throw ValidationError("--duration must be positive, got \(duration)") }
+        if backend == .slurm { throw ValidationError("--backend slurm is not available yet; use --backend local") }
+    }
+
+    func run() async throws {
+        // In a runner this never returns: everything below is the parent's.
+        try await FLAME.bootstrap()
+
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = .warning
+            return handler
+        }
+        let thumbnails = try await Pool(
+            PoolConfiguration(name: "thumbnails", min: 0, max: 8, maxConcurrency: 4, timeout: .seconds(2), idleShutdownAfter: .seconds(10)))
+        let reports = try await Pool(
+            PoolConfiguration(name: "reports", min: 1, max: 3, maxConcurrency: 8, timeout: .seconds(2), idleShutdownAfter: .seconds(10)))
+        print("flame-demo: pid \(getpid()), \(rate) calls/s; pools thumbnails (max 8) and reports (min 1, max 3)")
+
+        let load = LoadGenerator(thumbnails: thumbnails, reports: reports, rate: rate, duration: duration)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [
+                    .init(service: thumbnails), .init(service: reports),
+                    .init(service: load, successTerminationBehavior: .gracefullyShutdownGroup),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: Logger(label: "flame-demo")))
+        try await group.run()
+        print("flame-demo: stopped; all runners exited")
+    }
+}
