@@ -1,4 +1,5 @@
 import CFLAMEShims
+public import Logging
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -19,11 +20,17 @@ public struct LocalProcessBackend: Backend {
     public var arguments: [String]
     /// Extra environment for runners, on top of the parent's.
     public var environment: [String: String]
+    /// Where protocol violations of runners (bad frames, failed handshakes) are reported.
+    public var logger: Logger
 
-    public init(executable: String = "/proc/self/exe", arguments: [String]? = nil, environment: [String: String] = [:]) {
+    public init(
+        executable: String = "/proc/self/exe", arguments: [String]? = nil, environment: [String: String] = [:],
+        logger: Logger = Logger(label: "flame.local")
+    ) {
         self.executable = executable
         self.arguments = arguments ?? Array(CommandLine.arguments.dropFirst())
         self.environment = environment
+        self.logger = logger
     }
 
     public func boot(_ spec: RunnerSpec, events: any RunnerEventHandler) async throws -> any RunnerLink {
@@ -37,7 +44,7 @@ public struct LocalProcessBackend: Backend {
 
         let process = try await LocalRunnerProcess.launch(
             executable: executable, arguments: arguments, environment: environment,
-            expecting: descriptor, spec: spec, events: events)
+            expecting: descriptor, spec: spec, events: events, logger: logger)
         return try await withTaskCancellationHandler {
             try await process.waitForHello()
         } onCancel: {

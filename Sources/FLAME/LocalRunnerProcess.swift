@@ -1,5 +1,6 @@
 import CFLAMEShims
 import FLAMEWire
+import Logging
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -22,24 +23,31 @@ final class LocalRunnerProcess: RunnerLink {
     private let expected: ParentDescriptor
     private let spec: RunnerSpec
     private let events: any RunnerEventHandler
+    private let logger: Logger
     private let phase = Mutex(Phase.awaitingHello(nil))
     /// True once the process is reaped; its pid may then belong to someone else.
     private let reaped = Mutex(false)
 
-    private init(pid: Int32, socket: Int32, expected: ParentDescriptor, spec: RunnerSpec, events: any RunnerEventHandler) {
+    private init(
+        pid: Int32, socket: Int32, expected: ParentDescriptor, spec: RunnerSpec, events: any RunnerEventHandler, logger: Logger
+    ) {
         self.pid = pid
         self.socket = socket
         self.writer = SocketWriter(fd: socket)
         self.expected = expected
         self.spec = spec
         self.events = events
+        var logger = logger
+        logger[metadataKey: "runner"] = "\(spec.runnerID)"
+        logger[metadataKey: "pid"] = "\(pid)"
+        self.logger = logger
     }
 
     // MARK: - Launch
 
     static func launch(
         executable: String, arguments: [String], environment: [String: String],
-        expecting descriptor: ParentDescriptor, spec: RunnerSpec, events: any RunnerEventHandler
+        expecting descriptor: ParentDescriptor, spec: RunnerSpec, events: any RunnerEventHandler, logger: Logger
     ) async throws -> LocalRunnerProcess {
         var sockets: [Int32] = [-1, -1]
         guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &sockets) == 0 else {
@@ -76,7 +84,8 @@ final class LocalRunnerProcess: RunnerLink {
             throw FLAMEError(.bootFailed, "cannot launch \(executable): \(String(cString: strerror(result)))")
         }
         let pidfd = flame_pidfd_open(pid)
-        let process = LocalRunnerProcess(pid: pid, socket: sockets[0], expected: descriptor, spec: spec, events: events)
+        let process = LocalRunnerProcess(
+            pid: pid, socket: sockets[0], expected: descriptor, spec: spec, events: events, logger: logger)
         let fds = (socket: sockets[0], stdout: stdoutPipe[0], stderr: stderrPipe[0], pidfd: pidfd)
         startThread { process.watch(fds) }
         return process
@@ -245,11 +254,14 @@ final class LocalRunnerProcess: RunnerLink {
                     continue
                 }
                 guard case .hello(let hello) = message else {
-                    failBoot(FLAMEError(.bootFailed, "runner \(spec.runnerID) sent \(message) before hello"))
+                    let error = FLAMEError(.bootFailed, "runner \(spec.runnerID) sent \(message) before hello")
+                    logger.error("runner refused", metadata: ["error": "\(error.message)"])
+                    failBoot(error)
                     kill()
                     return false
                 }
                 if let error = verify(hello) {
+                    logger.error("runner refused", metadata: ["error": "\(error.message)"])
                     failBoot(error)
                     kill()
                     return false
@@ -265,7 +277,10 @@ final class LocalRunnerProcess: RunnerLink {
             }
             return true
         } catch {
+            // Nothing else shares this connection: cut it off (the runner is killed, its calls
+            // fail with its exit), and the pool carries on.
             let failure = FLAMEError(.bootFailed, "runner \(spec.runnerID) sent an invalid frame: \(error)")
+            logger.error("invalid frame from runner; closing its connection", metadata: ["error": "\(error)"])
             failBoot(failure)
             kill()
             return false

@@ -14,6 +14,7 @@ public actor Pool {
     nonisolated let backend: any Backend
     nonisolated let logger: Logger
     nonisolated let calls = CallTable()
+    nonisolated let casts = CastTracker()
 
     typealias Machine = PoolStateMachine<ContinuousClock.Instant>
     var machine: Machine
@@ -76,6 +77,13 @@ public actor Pool {
         }
     }
 
+    /// A pool dropped without ``shutdown()`` takes its runners with it.
+    deinit {
+        for link in links.values { link.kill() }
+        for boot in boots.values { boot.cancel() }
+        timer?.task.cancel()
+    }
+
     // MARK: - Calls
 
     /// Runs `job` on a runner and returns its output.
@@ -91,9 +99,12 @@ public actor Pool {
     }
 
     /// Runs `job` on a runner without waiting for its output. Failures (including not
-    /// finding a runner in time) are logged at error level with the job's type.
+    /// finding a runner in time) are logged at error level with the job's type. A cast
+    /// issued before ``shutdown()`` is still run: shutdown waits for it.
     public nonisolated func cast<J: Job>(_ job: J, timeout: Duration? = nil) {
+        casts.started()
         Task {
+            defer { self.casts.finished() }
             do {
                 _ = try await self.call(job, timeout: timeout)
             } catch {
@@ -346,9 +357,11 @@ public actor Pool {
 
     // MARK: - Shutdown
 
-    /// Stops the pool: waiting callers fail, runners finish what they run and exit (killed
-    /// after `shutdownTimeout`). Returns when every runner is gone.
+    /// Stops the pool: casts already issued run to completion, then waiting callers fail,
+    /// runners finish what they run and exit (killed after `shutdownTimeout`). Returns when
+    /// every runner is gone.
     public func shutdown() async {
+        await casts.waitUntilIdle()
         if machine.lifecycle == .running {
             logger.info("pool shutting down")
             perform(machine.shutdown(now: .now))

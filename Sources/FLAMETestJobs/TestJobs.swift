@@ -195,3 +195,16 @@ public struct InsideRunner: Job {
     public init() {}
     public func run() async throws -> Bool { FLAME.isRunner }
 }
+
+/// Creates a file after a short pause: a side effect a test can see after the call.
+public struct Touch: Job {
+    public var path: String
+    public init(path: String) { self.path = path }
+    public func run() async throws -> Bool {
+        try await Task.sleep(for: .milliseconds(100))
+        let fd = open(path, O_CREAT | O_WRONLY, 0o644)
+        guard fd >= 0 else { return false }
+        close(fd)
+        return true
+    }
+}

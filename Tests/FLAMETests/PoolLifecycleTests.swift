@@ -217,3 +217,26 @@ final class LogCapture: LogHandler, Sendable {
         store.withLock { $0.append("\(event.message)") }
     }
 }
+
+@Suite struct PoolOwnershipTests {
+    @Test func aPoolDroppedWithoutShutdownTakesItsRunnersWithIt() async throws {
+        var pool: Pool? = try await Pool(PoolConfiguration(name: "dropped", min: 1, max: 1), backend: TestRunner.backend())
+        let pid = try #require(await pool?.status().runners.first?.pid)
+        #expect(processIsAlive(pid))
+        pool = nil
+        let gone = await eventually { !processIsAlive(pid) }
+        #expect(gone)
+    }
+}
+
+@Suite struct CastTests {
+    @Test func castsIssuedBeforeShutdownStillRun() async throws {
+        let paths = (0..<5).map { "/tmp/flame-cast-\(getpid())-\($0)" }
+        let pool = try await Pool(PoolConfiguration(name: "casts", max: 1), backend: TestRunner.backend())
+        for path in paths { pool.cast(Touch(path: path)) }
+        await pool.shutdown()
+        let created = paths.filter { access($0, F_OK) == 0 }
+        for path in paths { unlink(path) }
+        #expect(created.count == paths.count)
+    }
+}

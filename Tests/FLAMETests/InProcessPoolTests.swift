@@ -1,0 +1,64 @@
+@testable import FLAME
+import FLAMETestJobs
+import Synchronization
+import Testing
+
+/// The pool actor over the in-process backend: fast checks of the actor's plumbing
+/// (continuations, timers, grow/shrink callbacks) without processes.
+@Suite struct InProcessPoolTests {
+    @Test func callsRunThroughTheSameDispatchWithoutProcesses() async throws {
+        let pool = try await Pool(PoolConfiguration(name: "mem", max: 2, maxConcurrency: 4), backend: InProcessBackend())
+        let value = try await pool.call(Outer.Nested(text: "abc"))
+        #expect(value == "ABC")
+        let error = await caught { try await pool.call(Fail(codable: true)) }
+        #expect((error as? RemoteJobError)?.underlying as? QuotaExceeded == QuotaExceeded(limit: 42))
+        await pool.shutdown()
+        let refused = await caught { try await pool.call(Echo(1)) }
+        #expect(FLAMEError.Code.poolShutDown ~= refused!)
+    }
+
+    @Test func growCallbacksReportEachBootAndItsResult() async throws {
+        let events = Mutex<[String]>([])
+        let attempts = Mutex(0)
+        var configuration = PoolConfiguration(name: "grow", max: 1, timeout: .seconds(5))
+        configuration.onGrowStart = { growth in events.withLock { $0.append("start \(growth.runnerID)") } }
+        configuration.onGrowEnd = { growth, result in
+            events.withLock { $0.append("end \(growth.runnerID) \((try? result.get()) != nil ? "ok" : "failed")") }
+        }
+        // The first boot fails; the retry after FLAME's 1 s debounce succeeds.
+        let backend = InProcessBackend(bootFailure: { _ in
+            attempts.withLock { count in
+                count += 1
+                return count == 1 ? FLAMEError(.bootFailed, "first boot fails") : nil
+            }
+        })
+        let pool = try await Pool(configuration, backend: backend)
+        let started = ContinuousClock.now
+        let value = try await pool.call(Echo(3))
+        #expect(value == 3)
+        #expect(ContinuousClock.now - started >= .milliseconds(900))
+        #expect(events.withLock { $0 } == ["start grow-1", "end grow-1 failed", "start grow-2", "end grow-2 ok"])
+        await pool.shutdown()
+    }
+
+    @Test func slowBootPastBootTimeoutIsAbortedAndTheWaiterTimesOut() async throws {
+        var configuration = PoolConfiguration(name: "slow", max: 1, timeout: .milliseconds(600))
+        configuration.bootTimeout = .milliseconds(200)
+        let pool = try await Pool(configuration, backend: InProcessBackend(bootDelay: .seconds(30)))
+        let error = await caught { try await pool.call(Echo(1)) }
+        #expect(FLAMEError.Code.timeout ~= error!)
+        #expect((error as? FLAMEError)?.message.contains("bootTimeout") == true)
+        await pool.shutdown()
+    }
+
+    @Test func waitingCallerWhoseTaskIsCancelledGetsCancellationAndIsNeverServed() async throws {
+        let pool = try await Pool(PoolConfiguration(name: "wait", max: 1), backend: InProcessBackend(bootDelay: .milliseconds(300)))
+        let call = Task { try await pool.call(Echo(1)) }
+        try await Task.sleep(for: .milliseconds(50))
+        #expect(await pool.status().queueDepth == 1)
+        call.cancel()
+        #expect(await caught { try await call.value } is CancellationError)
+        #expect(await pool.status().queueDepth == 0)
+        await pool.shutdown()
+    }
+}
