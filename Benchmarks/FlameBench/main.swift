@@ -36,9 +36,12 @@ func report(_ name: String, _ fields: [String: Double]) {
 
 let arguments = CommandLine.arguments
 let rounds = arguments.count > 1 ? Int(arguments[1]) ?? 20_000 : 20_000
+/// `flame-bench ROUNDS FIGURE` measures only that figure (for profiling).
+let only = arguments.count > 2 ? arguments[2] : nil
+func wanted(_ figure: String) -> Bool { only == nil || only == figure }
 
 // Warm round trip: one runner, one call at a time.
-do {
+if wanted("warm_rtt") {
     let pool = try await Pool(PoolConfiguration(name: "rtt", min: 1, max: 1), backend: LocalProcessBackend(arguments: []))
     for i in 0..<2_000 { _ = try await pool.call(Ping(value: i)) }
     var samples: [Double] = []
@@ -65,7 +68,7 @@ do {
 }
 
 // Throughput: two runners, 64 calls in flight, for 3 seconds.
-do {
+if wanted("throughput") {
     let pool = try await Pool(
         PoolConfiguration(name: "throughput", min: 2, max: 2, maxConcurrency: 32), backend: LocalProcessBackend(arguments: []))
     for i in 0..<2_000 { _ = try await pool.call(Ping(value: i)) }
@@ -91,7 +94,7 @@ do {
 }
 
 // Cold boot: a pool with no runner, one call, until its result.
-do {
+if wanted("cold_boot") {
     var samples: [Double] = []
     for i in 0..<20 {
         let start = ContinuousClock.now
@@ -105,7 +108,7 @@ do {
 }
 
 // Idle runner RSS (from its heartbeat, after one call) and the parent's RSS with 8 idle runners.
-do {
+if wanted("idle_runner_rss") {
     var configuration = PoolConfiguration(name: "rss", min: 8, max: 8)
     configuration.heartbeatInterval = .milliseconds(100)
     let pool = try await Pool(configuration, backend: LocalProcessBackend(arguments: []))

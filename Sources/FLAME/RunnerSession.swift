@@ -8,9 +8,16 @@ import Glibc
 /// A runner's live connection: runs the parent's calls and child services as tasks,
 /// cancels them on request, reports heartbeats, and exits when told to or orphaned.
 final class RunnerSession: Sendable {
+    /// A running call. The task is attached after it is created (outside the lock); a cancel
+    /// that arrives before that is remembered and applied on attach.
+    private struct CallEntry {
+        var task: Task<Void, Never>?
+        var cancelRequested = false
+    }
+
     private struct State {
         var welcomed = false
-        var calls: [UInt64: Task<Void, Never>] = [:]
+        var calls: [UInt64: CallEntry] = [:]
         var children: [UInt64: Task<Void, Never>] = [:]
         var shuttingDown = false
     }
@@ -57,7 +64,13 @@ final class RunnerSession: Sendable {
         case .run(let request):
             run(request)
         case .cancel(let id):
-            state.withLock { $0.calls[id] }?.cancel()
+            let task = state.withLock { state -> Task<Void, Never>? in
+                guard state.calls[id] != nil else { return nil }
+                if let task = state.calls[id]?.task { return task }
+                state.calls[id]?.cancelRequested = true
+                return nil
+            }
+            task?.cancel()
         case .startChild(let request):
             startChild(request)
         case .stopChild(let id):
@@ -75,18 +88,34 @@ final class RunnerSession: Sendable {
     private func run(_ request: RunRequest) {
         let accepted = state.withLock { state -> Bool in
             guard !state.shuttingDown else { return false }
-            // Created under the lock, so the task's own removal cannot run before insertion.
-            state.calls[request.id] = Task {
-                let outcome = await JobCodec.run(request)
-                self.state.withLock { _ = $0.calls.removeValue(forKey: request.id) }
-                self.send(.result(callID: request.id, outcome))
-                self.exitIfFinished()
-            }
+            state.calls[request.id] = CallEntry()
             return true
         }
-        if !accepted {
+        guard accepted else {
             send(.result(callID: request.id, .failure(WireFailure(kind: .shuttingDown, message: "runner is shutting down"))))
+            return
         }
+        // Created outside the lock: the reader thread must not hold it while the task
+        // machinery runs, or every finishing job contends with the next request.
+        let task = Task {
+            let outcome = await JobCodec.run(request)
+            self.send(.result(callID: request.id, outcome))
+            self.finishCall(request.id)
+        }
+        let cancelNow = state.withLock { state -> Bool in
+            guard state.calls[request.id] != nil else { return false }  // already finished
+            state.calls[request.id]?.task = task
+            return state.calls[request.id]?.cancelRequested ?? false
+        }
+        if cancelNow { task.cancel() }
+    }
+
+    private func finishCall(_ id: UInt64) {
+        let done = state.withLock { state -> Bool in
+            state.calls[id] = nil
+            return state.shuttingDown && state.calls.isEmpty && state.children.isEmpty
+        }
+        if done { terminateProcess(0) }
     }
 
     private func startChild(_ request: RunRequest) {
