@@ -4,9 +4,11 @@ extension PoolStateMachine {
     /// ``nextTimer`` exactly.
     mutating func tick(now: Instant) -> [Action] {
         var actions: [Action] = []
-        expireWaiters(now: now, into: &actions)
-        expireCalls(now: now, into: &actions)
+        // Runners first: a boot that timed out is the cause a waiter expiring in the same
+        // tick should hear about.
         expireRunners(now: now, into: &actions)
+        expireCalls(now: now, into: &actions)
+        expireWaiters(now: now, into: &actions)
         if let retryAt = pendingBootRetry, retryAt <= now {
             clearBootRetry()
             replenish(now: now, into: &actions)

@@ -183,6 +183,15 @@ func boot(_ machine: inout Machine, _ id: String, at now: TestInstant) -> [Actio
         #expect(machine.tick(now: at(6)).boots == ["p-2"])
     }
 
+    @Test func waiterExpiringInTheSameTickAsABootTimeoutHearsTheBootCause() {
+        // A late timer (a loaded machine) can find both deadlines past at once.
+        var machine = makeMachine(max: 1)
+        let (waiter, _) = machine.checkoutRequested(deadline: at(2), now: at(0))
+        let actions = machine.tick(now: at(6))
+        #expect(actions.failedWaiters.map(\.0) == [waiter])
+        #expect(actions.failedWaiters.first?.1.message.contains("bootTimeout") == true)
+    }
+
     @Test func buildMismatchFailsWaitersAtOnce() {
         var machine = makeMachine(max: 1)
         let (waiter, actions) = machine.checkoutRequested(deadline: at(30), now: at(0))
