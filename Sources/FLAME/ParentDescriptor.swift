@@ -1,16 +1,14 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
+import FLAMEWire
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// What a runner learns from `FLAME_PARENT`: how to reach its parent and what to prove.
 ///
-/// JSON in one environment variable, so a remote backend can add a TCP address without a
-/// new variable. The token is a per-runner secret; a runner that cannot echo it is refused.
+/// One environment variable holding the descriptor in the compact format, hex-encoded, so a
+/// remote backend can add a TCP address without a new variable, and runners need no JSON
+/// (nor Foundation, with its memory) to read it. The token is a per-runner secret; a runner
+/// that cannot echo it is refused.
 struct ParentDescriptor: Codable, Sendable, Equatable {
     static let environmentKey = "FLAME_PARENT"
 
@@ -24,12 +22,36 @@ struct ParentDescriptor: Codable, Sendable, Equatable {
     var fd: Int32?
 
     func encoded() -> String {
-        String(decoding: try! JSONEncoder().encode(self), as: UTF8.self)
+        let bytes = try! CompactEncoder().encode(self)  // a struct of strings and integers cannot fail
+        let digits = Array("0123456789abcdef".utf8)
+        var hex: [UInt8] = []
+        hex.reserveCapacity(bytes.count * 2)
+        for byte in bytes {
+            hex.append(digits[Int(byte >> 4)])
+            hex.append(digits[Int(byte & 0xf)])
+        }
+        return String(decoding: hex, as: UTF8.self)
     }
 
     static func decode(_ text: String) throws -> ParentDescriptor {
+        func nibble(_ c: UInt8) -> UInt8? {
+            switch c {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
+            default: nil
+            }
+        }
+        let hex = Array(text.utf8)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(hex.count / 2)
+        var index = 0
+        while index + 1 < hex.count, let high = nibble(hex[index]), let low = nibble(hex[index + 1]) {
+            bytes.append(high << 4 | low)
+            index += 2
+        }
         do {
-            return try JSONDecoder().decode(ParentDescriptor.self, from: Data(text.utf8))
+            guard index == hex.count else { throw WireError.invalidValue("not hex") }
+            return try CompactDecoder().decode(ParentDescriptor.self, from: bytes)
         } catch {
             throw FLAMEError(.notARunner, "\(environmentKey) is set but is not a valid descriptor: \(error)")
         }
