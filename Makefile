@@ -23,7 +23,8 @@ deps: ## install what the build and tests need (Debian 12; apt-get update only i
 build: ## debug build of every target
 	$(SWIFT) build --build-tests
 
-test: ## the whole test suite (unit, integration with real runner processes)
+test: ## the whole test suite (unit, integration with real runner processes, a release-built runner)
+	$(SWIFT) build $(RELEASE_FLAGS) --product flame-test-runner
 	$(SWIFT) test
 
 demo: ## run flame-demo: two pools under load, a status line a second (Ctrl-C stops it)

@@ -208,3 +208,16 @@ public struct Touch: Job {
         return true
     }
 }
+
+/// Creates a pool inside the runner asking for `min` 2 and reports the `min` it got (0: a
+/// pool inside a runner never boots runners on its own).
+public struct NestedPoolMin: Job {
+    public init() {}
+    public func run() async throws -> Int {
+        let pool = try await Pool(PoolConfiguration(name: "nested", min: 2, max: 2), backend: InProcessBackend())
+        let min = await pool.status().min
+        let runners = await pool.status().runners.count
+        await pool.shutdown()
+        return min * 100 + runners
+    }
+}
