@@ -54,7 +54,7 @@ final class InProcessRunner: RunnerLink {
                 guard !state.stopping, !state.gone else { return false }
                 state.calls[request.id] = Task {
                     let outcome = await JobCodec.run(request)
-                    self.finish(call: request.id) { .result(callID: request.id, outcome) }
+                    self.finish(\.calls, id: request.id) { .result(callID: request.id, outcome) }
                 }
                 return true
             }
@@ -75,7 +75,7 @@ final class InProcessRunner: RunnerLink {
                     self.deliver(.result(callID: request.id, .success([])))
                     var outcome = CallOutcome.success([])
                     do { try await service.run() } catch { outcome = .failure(JobCodec.failure(for: error)) }
-                    self.finish(child: request.id) { .childExited(childID: request.id, outcome) }
+                    self.finish(\.children, id: request.id) { .childExited(childID: request.id, outcome) }
                 }
             }
         case .stopChild(let id):
@@ -105,18 +105,10 @@ final class InProcessRunner: RunnerLink {
         events.exited(FLAMEError(.runnerExited, "runner \(spec.runnerID) was killed"))
     }
 
-    private func finish(call id: UInt64, _ message: () -> RunnerMessage) {
+    /// Forgets a finished call or child and reports it, unless the runner is gone.
+    private func finish(_ tasks: WritableKeyPath<State, [UInt64: Task<Void, Never>]>, id: UInt64, _ message: () -> RunnerMessage) {
         let gone = state.withLock { state in
-            state.calls[id] = nil
-            return state.gone
-        }
-        if !gone { events.received(message()) }
-        exitIfFinished()
-    }
-
-    private func finish(child id: UInt64, _ message: () -> RunnerMessage) {
-        let gone = state.withLock { state in
-            state.children[id] = nil
+            state[keyPath: tasks][id] = nil
             return state.gone
         }
         if !gone { events.received(message()) }

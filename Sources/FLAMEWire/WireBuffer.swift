@@ -61,21 +61,17 @@ public struct WireReader {
         return first
     }
 
-    public mutating func readUInt32() throws(WireError) -> UInt32 {
-        guard bytes.count >= 4 else { throw .truncated }
-        var value: UInt32 = 0
-        let start = bytes.startIndex
-        for offset in 0..<4 { value |= UInt32(bytes[start + offset]) << (8 * offset) }
-        bytes = bytes.dropFirst(4)
-        return value
-    }
+    public mutating func readUInt32() throws(WireError) -> UInt32 { try readLittleEndian() }
 
-    public mutating func readUInt64() throws(WireError) -> UInt64 {
-        guard bytes.count >= 8 else { throw .truncated }
-        var value: UInt64 = 0
+    public mutating func readUInt64() throws(WireError) -> UInt64 { try readLittleEndian() }
+
+    private mutating func readLittleEndian<I: FixedWidthInteger & UnsignedInteger>() throws(WireError) -> I {
+        let size = MemoryLayout<I>.size
+        guard bytes.count >= size else { throw .truncated }
+        var value: I = 0
         let start = bytes.startIndex
-        for offset in 0..<8 { value |= UInt64(bytes[start + offset]) << (8 * offset) }
-        bytes = bytes.dropFirst(8)
+        for offset in 0..<size { value |= I(bytes[start + offset]) << (8 * offset) }
+        bytes = bytes.dropFirst(size)
         return value
     }
 
