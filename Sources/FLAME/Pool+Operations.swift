@@ -18,6 +18,8 @@ public struct RunnerStatus: Sendable, Equatable {
     public var completed: Int
     public var failed: Int
     public var uptime: Duration
+    /// The last error a call saw on this runner.
+    public var lastError: String?
 }
 
 /// A pool at the moment of ``Pool/status()``.
@@ -33,6 +35,10 @@ public struct PoolStatus: Sendable, Equatable {
     public var callsCompleted: Int
     public var callsFailed: Int
     public var callsTimedOut: Int
+    /// Latency of answered calls over the last 60 s.
+    public var latency: LatencySummary
+    /// Boot latency (launch to accepted hello) over the last 10 minutes.
+    public var bootLatency: LatencySummary
 }
 
 extension Pool {
@@ -53,14 +59,16 @@ extension Pool {
                 id: id, state: state, pid: links[id]?.pid, host: links[id]?.host ?? "local",
                 cpuPercent: usage.cpuPercent, residentBytes: usage.residentBytes,
                 inFlight: runner.inFlight, children: runner.children, completed: runner.completed,
-                failed: runner.failed, uptime: monitors[id].map { now - $0.startedAt } ?? .zero)
+                failed: runner.failed, uptime: monitors[id].map { now - $0.startedAt } ?? .zero,
+                lastError: lastErrors[id])
         }
         return PoolStatus(
             name: name, min: machine.limits.min, max: machine.limits.max,
             maxConcurrency: machine.limits.maxConcurrency, runners: runners,
             queueDepth: machine.queueDepth, pendingBoots: machine.pendingBoots,
             callsCompleted: machine.callsCompleted, callsFailed: machine.callsFailed,
-            callsTimedOut: machine.callsTimedOut)
+            callsTimedOut: machine.callsTimedOut, latency: telemetry.callLatency.summary(at: now),
+            bootLatency: telemetry.bootLatency.summary(at: now))
     }
 
     /// The last lines runner `id` wrote to stdout/stderr, and how many older ones were
@@ -74,6 +82,7 @@ extension Pool {
     public func scale(min: Int? = nil, max: Int? = nil) throws(FLAMEError) {
         let actions = try machine.scale(min: min, max: max, now: .now)
         logger.info("pool scaled", metadata: ["min": "\(machine.limits.min)", "max": "\(machine.limits.max)"])
+        publish(.scaled, runner: nil, "pool \(name) scaled to min \(machine.limits.min), max \(machine.limits.max)")
         perform(actions)
     }
 
@@ -82,11 +91,13 @@ extension Pool {
         guard let actions = machine.drain(runner: id, now: .now) else {
             throw FLAMEError(.unknownRunner, "pool \(name) has no runner \(id)")
         }
+        publish(.drained, runner: id, "runner \(id) draining")
         perform(actions)
     }
 
     /// Drains every runner; new calls boot fresh ones.
     public func drain() {
+        publish(.drained, runner: nil, "pool \(name) draining all runners")
         perform(machine.drainAll(now: .now))
     }
 

@@ -15,6 +15,7 @@ public actor Pool {
     nonisolated let logger: Logger
     nonisolated let calls = CallTable()
     nonisolated let casts = CastTracker()
+    nonisolated let telemetry: PoolTelemetry
 
     typealias Machine = PoolStateMachine<ContinuousClock.Instant>
     var machine: Machine
@@ -23,6 +24,8 @@ public actor Pool {
     var links: [String: any RunnerLink] = [:]
     var monitors: [String: RunnerMonitor] = [:]
     private var boots: [String: Task<Void, Never>] = [:]
+    /// The last error a call saw on each runner, for operators.
+    var lastErrors: [String: String] = [:]
     var children: [UInt64: ChildRecord] = [:]
     private var timer: (task: Task<Void, Never>, at: ContinuousClock.Instant)?
     private var drainWaiters: [CheckedContinuation<Void, Never>] = []
@@ -52,6 +55,8 @@ public actor Pool {
         logger[metadataKey: "pool"] = "\(configuration.name)"
         self.logger = logger
         self.machine = Machine(limits: .init(configuration))
+        self.telemetry = PoolTelemetry(pool: configuration.name)
+        PoolRegistry.shared.register(self)
         try await start()
     }
 
@@ -114,10 +119,16 @@ public actor Pool {
     }
 
     nonisolated func run(type: String, payload: [UInt8], timeout: Duration?, pinnedTo runner: String?) async throws -> CallOutcome {
-        let deadline = ContinuousClock.now.advanced(by: timeout ?? configuration.timeout)
+        let started = ContinuousClock.now
+        let deadline = started.advanced(by: timeout ?? configuration.timeout)
         let placement = try await checkout(deadline: deadline, isChild: false, pinnedTo: runner)
         let outcome = try await exchange(placement, .run(RunRequest(id: placement.callID, jobType: type, payload: payload)))
-        await callEnded(placement.callID, succeeded: outcome.isSuccess)
+        telemetry.callAnswered(after: .now - started, succeeded: outcome.isSuccess)
+        if case .failure(let failure) = outcome {
+            await callEnded(placement.callID, succeeded: false, runner: placement.runnerID, error: failure.message)
+        } else {
+            await callEnded(placement.callID, succeeded: true)
+        }
         return outcome
     }
 
@@ -171,7 +182,8 @@ public actor Pool {
         }
     }
 
-    func callEnded(_ id: UInt64, succeeded: Bool) {
+    func callEnded(_ id: UInt64, succeeded: Bool, runner: String? = nil, error: String? = nil) {
+        if let runner, let error { lastErrors[runner] = error }
         perform(machine.callFinished(id, succeeded: succeeded, now: .now))
     }
 
@@ -194,8 +206,10 @@ public actor Pool {
             shutdownTimeout: configuration.shutdownTimeout)
         let backend = self.backend
         boots[id] = Task {
+            let started = ContinuousClock.now
             do {
                 let link = try await backend.boot(spec, events: monitor)
+                self.telemetry.booted(after: .now - started)
                 self.runnerBooted(id, link: link)
             } catch {
                 self.runnerBootFailed(id, error: error)
@@ -211,6 +225,7 @@ public actor Pool {
         }
         links[id] = link
         logger.debug("runner booted", metadata: ["runner": "\(id)", "pid": "\(link.pid.map(String.init) ?? "-")"])
+        publish(.runnerBooted, runner: id, "runner \(id) booted (pid \(link.pid.map(String.init) ?? "-"))")
         startupEnded(id, error: nil)
         perform(actions)
     }
@@ -219,6 +234,8 @@ public actor Pool {
         boots[id] = nil
         let failure = error as? FLAMEError ?? FLAMEError(.bootFailed, "runner \(id) failed to boot: \(error)")
         logger.warning("runner boot failed", metadata: ["runner": "\(id)", "error": "\(failure)"])
+        telemetry.bootFailed()
+        publish(.bootFailed, runner: id, failure.message)
         monitors[id] = nil
         startupEnded(id, error: failure)
         perform(machine.runnerBootFailed(id, error: failure, now: .now))
@@ -248,7 +265,9 @@ public actor Pool {
             logger.debug("runner exited", metadata: ["runner": "\(id)", "reason": "\(reason.message)"])
             links[id] = nil
             if boots[id] != nil { return }  // the boot task reports it as a boot failure
+            publish(.runnerExited, runner: id, reason.message)
             monitors[id] = nil
+            lastErrors[id] = nil
             childrenLost(runner: id, reason: reason)
             perform(machine.runnerExited(id, reason: reason, now: .now))
         }
@@ -278,18 +297,29 @@ public actor Pool {
                     immediate[waiter] = result
                 }
             case .failWaiter(let waiter, let error):
+                if error.code == .timeout {
+                    telemetry.callTimedOut()
+                    publish(.callTimedOut, runner: nil, error.message)
+                }
                 if let continuation = waiting.removeValue(forKey: waiter) {
                     continuation.resume(throwing: error)
                 } else {
                     immediate[waiter] = .failure(error)
                 }
             case .failCall(let callID, let error):
+                if error.code == .timeout {
+                    telemetry.callTimedOut()
+                    publish(.callTimedOut, runner: machine.calls[callID]?.runner, error.message)
+                } else {
+                    telemetry.callFailed()
+                }
                 calls.fail(callID, with: error)
             case .cancelCall(let callID, let runnerID):
                 links[runnerID]?.send(.cancel(callID: callID))
             case .stopRunner(let id):
                 links[id]?.stop()
             case .killRunner(let id):
+                publish(.killed, runner: id, machine.runners[id]?.killReason?.message ?? "runner \(id) killed")
                 if let link = links[id] {
                     link.kill()
                 } else {
@@ -306,6 +336,7 @@ public actor Pool {
             }
         }
         armTimer()
+        telemetry.gauges(runners: machine.runners.count, queueDepth: machine.queueDepth, pendingBoots: machine.pendingBoots)
         if machine.lifecycle == .shuttingDown, machine.isDrained {
             for waiter in drainWaiters { waiter.resume() }
             drainWaiters.removeAll()
@@ -371,6 +402,11 @@ public actor Pool {
         }
         timer?.task.cancel()
         timer = nil
+        PoolRegistry.shared.unregister(self)
+    }
+
+    func publish(_ kind: PoolEvent.Kind, runner: String?, _ message: String) {
+        PoolEvents.shared.publish(PoolEvent(kind: kind, pool: name, runner: runner, message: message))
     }
 }
 

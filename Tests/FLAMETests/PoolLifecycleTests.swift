@@ -40,7 +40,7 @@ import Testing
             _ = try await pool.call(Echo(1))
             try await Task.sleep(for: .milliseconds(800))
             #expect(await pool.status().runners.count == 1)  // the check said "busy"
-            FileManager.default.createFile(atPath: flag, contents: nil)
+            _ = FileManager.default.createFile(atPath: flag, contents: nil)
             defer { try? FileManager.default.removeItem(atPath: flag) }
             let stopped = await eventually { await pool.status().runners.isEmpty }
             #expect(stopped)
