@@ -13,6 +13,9 @@ let package = Package(
         .library(name: "FLAME", targets: ["FLAME"]),
         .library(name: "FLAMEWire", targets: ["FLAMEWire"]),
         .executable(name: "flame-demo", targets: ["flame-demo"]),
+        .executable(name: "flamectl", targets: ["flamectl"]),
+        .library(name: "FLAMEAdmin", targets: ["FLAMEAdmin"]),
+        .library(name: "FLAMEAdminClient", targets: ["FLAMEAdminClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
@@ -45,11 +48,36 @@ let package = Package(
             swiftSettings: strictSettings
         ),
 
+        // The admin protocol: snapshot and message types, the line codec, socket locations.
+        // Shared by the server, flamectl and flame-top.
+        .target(name: "FLAMEAdminProtocol", swiftSettings: strictSettings),
+
+        // The admin socket server, in the parent.
+        .target(
+            name: "FLAMEAdmin",
+            dependencies: [
+                "FLAME", "FLAMEAdminProtocol", "CFLAMEShims",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings
+        ),
+
+        // The one admin client, shared by flamectl and flame-top.
+        .target(name: "FLAMEAdminClient", dependencies: ["FLAMEAdminProtocol"], swiftSettings: strictSettings),
+
+        // flamectl: the admin socket from the shell.
+        .executableTarget(
+            name: "flamectl",
+            dependencies: ["FLAMEAdminClient", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strictSettings
+        ),
+
         // The demo parent: two pools under steady load.
         .executableTarget(
             name: "flame-demo",
             dependencies: [
-                "FLAME",
+                "FLAME", "FLAMEAdmin",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

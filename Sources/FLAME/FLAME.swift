@@ -35,6 +35,7 @@ enum RunnerServer {
         // Second line of defence after the spawner thread: die with the parent, and check
         // it has not died already (then the signal would never come).
         _ = flame_set_parent_death_signal(SIGKILL)
+        flame_line_buffer_stdout()
         if getppid() != descriptor.parentPID { terminateProcess(70) }
         guard let fd = descriptor.fd else {
             throw FLAMEError(.notARunner, "FLAME_PARENT names no transport this runner supports")

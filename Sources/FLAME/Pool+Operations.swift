@@ -77,6 +77,12 @@ extension Pool {
         monitors[id]?.output.contents()
     }
 
+    /// The output buffer of runner `id`, for followers (the admin socket's `logs -f`).
+    /// It stays readable after the runner exits, for whoever holds it.
+    public func outputBuffer(ofRunner id: String) -> LineRing<OutputLine>? {
+        monitors[id]?.output
+    }
+
     /// Changes `min` and/or `max` of the running pool. Raising `min` boots runners; lowering
     /// `max` drains the surplus once their work is done — nothing in flight is killed.
     public func scale(min: Int? = nil, max: Int? = nil) throws(FLAMEError) {

@@ -307,6 +307,7 @@ public actor Pool {
                     immediate[waiter] = .failure(error)
                 }
             case .failCall(let callID, let error):
+                if let runner = machine.calls[callID]?.runner { lastErrors[runner] = error.message }
                 if error.code == .timeout {
                     telemetry.callTimedOut()
                     publish(.callTimedOut, runner: machine.calls[callID]?.runner, error.message)

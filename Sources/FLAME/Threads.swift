@@ -5,8 +5,8 @@ import Dispatch
 import Synchronization
 
 /// Starts a detached OS thread running `body`. For blocking I/O loops that must not occupy
-/// one of Swift concurrency's few cooperative threads.
-func startThread(_ body: @escaping @Sendable () -> Void) {
+/// one of Swift concurrency's few cooperative threads. (Package-wide: the admin server uses it.)
+package func startThread(_ body: @escaping @Sendable () -> Void) {
     final class Box: Sendable {
         let body: @Sendable () -> Void
         init(_ body: @escaping @Sendable () -> Void) { self.body = body }

@@ -221,3 +221,14 @@ public struct NestedPoolMin: Job {
         return min * 100 + runners
     }
 }
+
+/// Prints with Swift's `print` (C stdio, block-buffered on a pipe unless the runner fixes it)
+/// and stays running, so the line must arrive while the runner lives.
+public struct PrintAndWait: Job {
+    public var text: String
+    public init(text: String) { self.text = text }
+    public func run() async throws -> Int {
+        print(text)
+        return 0
+    }
+}

@@ -1,5 +1,6 @@
 import ArgumentParser
 import FLAME
+import FLAMEAdmin
 import Logging
 import ServiceLifecycle
 #if canImport(Glibc)
@@ -43,21 +44,26 @@ struct FlameDemo: AsyncParsableCommand {
         try await FLAME.bootstrap()
 
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = .warning
-            return handler
+            var console = StreamLogHandler.standardError(label: label)
+            console.logLevel = .warning
+            // The admin socket's parent log keeps info and above; the console shows warnings.
+            return ParentLogHandler(label: label, passingTo: console, logLevel: .info)
         }
         let thumbnails = try await Pool(
             PoolConfiguration(name: "thumbnails", min: 0, max: 8, maxConcurrency: 4, timeout: .seconds(2), idleShutdownAfter: .seconds(10)))
         let reports = try await Pool(
             PoolConfiguration(name: "reports", min: 1, max: 3, maxConcurrency: 8, timeout: .seconds(2), idleShutdownAfter: .seconds(10)))
+        let admin = AdminServer(.init(app: "flame-demo"))
+        try admin.start()
+        print("admin socket: \(admin.path)")
         print("flame-demo: pid \(getpid()), \(rate) calls/s; pools thumbnails (max 8) and reports (min 1, max 3)")
+        fflush(nil)
 
         let load = LoadGenerator(thumbnails: thumbnails, reports: reports, rate: rate, duration: duration)
         let group = ServiceGroup(
             configuration: .init(
                 services: [
-                    .init(service: thumbnails), .init(service: reports),
+                    .init(service: thumbnails), .init(service: reports), .init(service: admin),
                     .init(service: load, successTerminationBehavior: .gracefullyShutdownGroup),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],

@@ -124,3 +124,16 @@ struct OnlyInTheTestBundle: Job {
 private struct PrivateJob: Job {
     func run() async throws -> Int { 0 }
 }
+
+@Suite struct RunnerOutputTests {
+    @Test func printedLinesArriveWhileTheRunnerLives() async throws {
+        try await withPool(PoolConfiguration(name: "print", max: 1)) { pool in
+            _ = try await pool.call(PrintAndWait(text: "printed by a job"))
+            let runner = try #require(await pool.status().runners.first)
+            let arrived = await eventually(within: .seconds(3)) {
+                await pool.output(ofRunner: runner.id)?.lines.contains { $0.text == "printed by a job" } == true
+            }
+            #expect(arrived)
+        }
+    }
+}

@@ -22,4 +22,17 @@ char *const *flame_environ(void);
 int flame_spawn(pid_t *pid, const char *path, char *const argv[], char *const envp[],
                 const int *fd_from, const int *fd_to, int count);
 
+/// Makes stdout line-buffered (it is a pipe in a runner, so block-buffered by default, and
+/// lines would reach the parent late or only at exit).
+void flame_line_buffer_stdout(void);
+
+/// accept4(fd, NULL, NULL, SOCK_CLOEXEC).
+int flame_accept_cloexec(int fd);
+
+/// eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK).
+int flame_eventfd(void);
+
+/// The uid and pid of a Unix socket's peer (SO_PEERCRED). Returns 0 or -1 with errno.
+int flame_peer_credentials(int fd, uid_t *uid, pid_t *pid);
+
 #endif

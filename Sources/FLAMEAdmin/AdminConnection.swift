@@ -1,0 +1,122 @@
+import CFLAMEShims
+import FLAMEAdminProtocol
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One client's socket: a thread that reads request lines and writes queued replies.
+///
+/// Replies are queued from any thread into a buffer bounded by `bufferLimit` bytes; when a
+/// client reads too slowly, further lines are dropped (never blocking the sender) and the
+/// client is told how many with a `dropped` line once there is room again.
+final class AdminConnection: Sendable {
+    private struct Output {
+        var pending: [UInt8] = []
+        var dropped = 0
+        var closed = false
+    }
+    private let fd: Int32
+    private let wakeFD: Int32
+    private let bufferLimit: Int
+    private let output = Mutex(Output())
+
+    init(fd: Int32, bufferLimit: Int) {
+        self.fd = fd
+        self.wakeFD = flame_eventfd()
+        self.bufferLimit = bufferLimit
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+    }
+
+    /// Queues `reply`; dropped (and counted) when the client's buffer is full.
+    func send(_ reply: AdminReply, id: Int? = nil) {
+        guard let line = try? AdminCodec.line(reply, id: id) else { return }
+        let queued = output.withLock { output -> Bool in
+            guard !output.closed else { return false }
+            if output.pending.count + line.count > bufferLimit {
+                output.dropped += 1
+                return false
+            }
+            output.pending.append(contentsOf: line)
+            return true
+        }
+        if queued { wake() }
+    }
+
+    /// Closes the connection from outside (server shutdown).
+    func close() {
+        output.withLock { $0.closed = true }
+        wake()
+    }
+
+    private func wake() {
+        var one: UInt64 = 1
+        _ = write(wakeFD, &one, 8)
+    }
+
+    /// Runs until the client hangs up or ``close()`` is called; `onLine` gets every complete
+    /// line (or `.overlong`).
+    func serve(onLine: (LineReader.Item) -> Void) {
+        var reader = LineReader(maximumLength: AdminCodec.maximumLineLength)
+        var buffer = [UInt8](repeating: 0, count: 16 * 1024)
+        loop: while true {
+            let (wantsWrite, closed) = output.withLock { (!$0.pending.isEmpty, $0.closed) }
+            if closed { break }
+            var fds = [
+                pollfd(fd: fd, events: Int16(POLLIN) | (wantsWrite ? Int16(POLLOUT) : 0), revents: 0),
+                pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0),
+            ]
+            if poll(&fds, 2, -1) < 0 {
+                if errno == EINTR { continue }
+                break
+            }
+            if fds[1].revents != 0 {
+                var value: UInt64 = 0
+                _ = read(wakeFD, &value, 8)
+            }
+            if fds[0].revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 {
+                let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+                if count == 0 { break }
+                if count < 0, errno != EAGAIN, errno != EINTR { break }
+                if count > 0 {
+                    for item in reader.feed(buffer[..<count]) { onLine(item) }
+                }
+            }
+            if !flush() { break loop }
+        }
+        output.withLock { $0.closed = true }
+        Glibc.close(fd)
+        Glibc.close(wakeFD)
+    }
+
+    /// Writes what the socket takes now; false when the client is gone.
+    private func flush() -> Bool {
+        var bytes = output.withLock { output -> [UInt8] in
+            defer { output.pending = [] }
+            return output.pending
+        }
+        guard !bytes.isEmpty else { return true }
+        var written = 0
+        while written < bytes.count {
+            let result = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + written, $0.count - written, Int32(MSG_NOSIGNAL)) }
+            if result < 0 {
+                if errno == EINTR { continue }
+                if errno == EAGAIN { break }
+                return false
+            }
+            written += result
+        }
+        bytes.removeFirst(written)
+        let notice: Int? = output.withLock { output in
+            output.pending = bytes + output.pending
+            // Tell the client what it missed once there is room again.
+            guard output.dropped > 0, output.pending.count < bufferLimit / 2 else { return nil }
+            defer { output.dropped = 0 }
+            return output.dropped
+        }
+        if let notice, let line = try? AdminCodec.line(AdminReply.dropped(count: notice)) {
+            output.withLock { $0.pending.append(contentsOf: line) }
+        }
+        return true
+    }
+}

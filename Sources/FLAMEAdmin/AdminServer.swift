@@ -1,0 +1,167 @@
+import FLAME
+import CFLAMEShims
+import FLAMEAdminProtocol
+public import Logging
+public import ServiceLifecycle
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The admin socket of a parent: snapshots, event and log streams, and operator commands
+/// (scale, drain, kill) for every pool of the process, over newline-delimited JSON on a Unix
+/// socket. Run it as a swift-service-lifecycle `Service`, or call ``start()``/``stop()``.
+///
+/// The socket is 0600 in a 0700 directory owned by this user; peers of another uid are
+/// refused (SO_PEERCRED). Stale sockets of dead parents in the directory are removed at start;
+/// this one is removed at stop. See docs/ADMIN-PROTOCOL.md.
+public final class AdminServer: Service, Sendable {
+    public struct Configuration: Sendable {
+        /// The app's name, in the socket file name and in snapshots.
+        public var app: String
+        /// Defaults to ``SocketLocation/path(app:pid:)`` (honouring `FLAME_ADMIN_SOCKET`).
+        public var path: String?
+        /// Refuse scale, drain and kill. Defaults to false.
+        public var readOnly: Bool
+        /// Bytes queued per client before lines are dropped. Defaults to 4 MiB.
+        public var clientBufferBytes: Int
+        /// Clients served at once; more are refused. Defaults to 64.
+        public var maximumClients: Int
+
+        public init(app: String, path: String? = nil, readOnly: Bool = false, clientBufferBytes: Int = 4 << 20, maximumClients: Int = 64) {
+            self.app = app
+            self.path = path
+            self.readOnly = readOnly
+            self.clientBufferBytes = clientBufferBytes
+            self.maximumClients = maximumClients
+        }
+    }
+
+    public let path: String
+    let configuration: Configuration
+    let logger: Logger
+    let startedAt = ContinuousClock.now
+    private let state = Mutex<(listener: Int32, clients: [ObjectIdentifier: AdminConnection])>((-1, [:]))
+
+    public init(_ configuration: Configuration, logger: Logger = Logger(label: "flame.admin")) {
+        self.configuration = configuration
+        self.path = configuration.path ?? SocketLocation.path(app: configuration.app, pid: getpid())
+        self.logger = logger
+    }
+
+    /// Binds the socket and starts accepting clients. Calling it again does nothing.
+    public func start() throws {
+        guard state.withLock({ $0.listener < 0 }) else { return }
+        let directory = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
+        if !directory.isEmpty {
+            try SocketLocation.prepareDirectory(directory)
+            removeStaleSockets(in: directory)
+        }
+        let listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard listener >= 0 else { throw AdminServerError("socket: \(String(cString: strerror(errno)))") }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let pathBytes = Array(path.utf8)
+        guard pathBytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
+            close(listener)
+            throw AdminServerError("admin socket path is too long (\(pathBytes.count) bytes): \(path)")
+        }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (index, byte) in pathBytes.enumerated() { raw[index] = byte }
+            raw[pathBytes.count] = 0
+        }
+        unlink(path)  // our own pid's name: a leftover can only be ours
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard bound == 0, chmod(path, 0o600) == 0, listen(listener, 64) == 0 else {
+            let reason = String(cString: strerror(errno))
+            close(listener)
+            throw AdminServerError("cannot listen on \(path): \(reason)")
+        }
+        state.withLock { $0.listener = listener }
+        startThread { self.acceptLoop(listener) }
+        logger.info("admin socket listening", metadata: ["path": "\(path)"])
+    }
+
+    /// Stops accepting, disconnects every client and removes the socket file.
+    public func stop() {
+        let (listener, clients) = state.withLock { state in
+            defer { state = (-1, [:]) }
+            return (state.listener, Array(state.clients.values))
+        }
+        guard listener >= 0 else { return }
+        shutdown(listener, Int32(SHUT_RDWR))
+        close(listener)
+        for client in clients { client.close() }
+        unlink(path)
+    }
+
+    /// Starts (unless ``start()`` was called already), serves until graceful shutdown, stops.
+    public func run() async throws {
+        try start()
+        try? await gracefulShutdown()
+        stop()
+    }
+
+    private func removeStaleSockets(in directory: String) {
+        for parent in SocketLocation.parents(in: directory) where !parent.isAlive {
+            unlink(parent.path)
+            logger.info("removed stale admin socket", metadata: ["path": "\(parent.path)"])
+        }
+    }
+
+    private func acceptLoop(_ listener: Int32) {
+        while true {
+            let client = flame_accept_cloexec(listener)
+            if client < 0 {
+                if errno == EINTR || errno == ECONNABORTED { continue }
+                return  // listener closed
+            }
+            admit(client)
+        }
+    }
+
+    private func admit(_ fd: Int32) {
+        var uid = uid_t.max
+        var pid = pid_t(0)
+        let known = flame_peer_credentials(fd, &uid, &pid) == 0
+        guard known, uid == geteuid() else {
+            refuse(fd, "connections from uid \(known ? String(uid) : "?") are refused; this admin socket serves uid \(geteuid()) only")
+            logger.warning("refused admin client of another uid", metadata: ["uid": "\(uid)", "pid": "\(pid)"])
+            return
+        }
+        let connection = AdminConnection(fd: fd, bufferLimit: configuration.clientBufferBytes)
+        let key = ObjectIdentifier(connection)
+        let admitted = state.withLock { state -> Bool in
+            guard state.listener >= 0, state.clients.count < configuration.maximumClients else { return false }
+            state.clients[key] = connection
+            return true
+        }
+        guard admitted else {
+            refuse(fd, "too many admin clients (\(configuration.maximumClients))")
+            return
+        }
+        let session = AdminSession(server: self, connection: connection)
+        startThread {
+            connection.serve { session.received($0) }
+            session.ended()
+            _ = self.state.withLock { $0.clients.removeValue(forKey: key) }
+        }
+    }
+
+    private func refuse(_ fd: Int32, _ message: String) {
+        if let line = try? AdminCodec.line(AdminReply.error(message: message)) {
+            _ = line.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        }
+        close(fd)
+    }
+
+    /// Clients connected now.
+    public var clientCount: Int { state.withLock { $0.clients.count } }
+}
+
+struct AdminServerError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

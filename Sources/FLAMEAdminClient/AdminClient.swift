@@ -1,0 +1,243 @@
+public import FLAMEAdminProtocol
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Why the admin client failed; each case maps to one `flamectl` exit code.
+public enum AdminClientError: Error, CustomStringConvertible, Equatable {
+    /// No socket to talk to (exit 3): the path tried and why.
+    case cannotConnect(path: String, reason: String)
+    /// The parent refused or failed the request (exit 1).
+    case refused(String)
+    /// The parent went away mid-conversation (exit 3).
+    case disconnected(String)
+    /// Several parents run and none was chosen (exit 2).
+    case ambiguous(String)
+
+    public var description: String {
+        switch self {
+        case .cannotConnect(let path, let reason): "cannot connect to \(path): \(reason)"
+        case .refused(let message): message
+        case .disconnected(let message): message
+        case .ambiguous(let message): message
+        }
+    }
+}
+
+/// The one client of the admin protocol, used by `flamectl` and `flame-top`.
+///
+/// Requests carry an id; replies are routed back by it, so one connection can hold a
+/// snapshot subscription and ask for a scale at the same time.
+public final class AdminClient: Sendable {
+    private enum Waiter {
+        case once(CheckedContinuation<AdminReply, any Error>)
+        case stream(AsyncThrowingStream<AdminReply, any Error>.Continuation)
+    }
+    private struct State {
+        var nextID = 1
+        var waiters: [Int: Waiter] = [:]
+        var closed: String?
+    }
+    public let path: String
+    private let fd: Int32
+    private let state = Mutex(State())
+    private let writeLock = Mutex(())
+
+    private let hello = Mutex<ServerHello?>(nil)
+
+    /// The parent's answer to hello: app, pid, read-only.
+    public var server: ServerHello? { hello.withLock { $0 } }
+
+    private init(path: String, fd: Int32) {
+        self.path = path
+        self.fd = fd
+    }
+
+    /// Connects to the socket at `path` and says hello.
+    public static func connect(path: String, client name: String) async throws(AdminClientError) -> AdminClient {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw .cannotConnect(path: path, reason: String(cString: strerror(errno))) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
+            Glibc.close(fd)
+            throw .cannotConnect(path: path, reason: "path too long")
+        }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (index, byte) in bytes.enumerated() { raw[index] = byte }
+            raw[bytes.count] = 0
+        }
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard connected == 0 else {
+            let reason = String(cString: strerror(errno))
+            Glibc.close(fd)
+            throw .cannotConnect(path: path, reason: reason)
+        }
+        let client = AdminClient(path: path, fd: fd)
+        client.startReading()
+        let clientName = name
+        do {
+            let reply = try await client.request(.hello(protocolVersion: adminProtocolVersion, client: clientName))
+            guard case .hello(let hello) = reply else { throw AdminClientError.refused("unexpected reply to hello: \(reply)") }
+            client.hello.withLock { $0 = hello }
+            return client
+        } catch let error as AdminClientError {
+            client.close()
+            throw error
+        } catch {
+            client.close()
+            throw .disconnected("\(error)")
+        }
+    }
+
+    /// Sends `request` and returns its (first) reply; an `error` reply throws ``AdminClientError/refused(_:)``.
+    public func request(_ request: AdminRequest) async throws -> AdminReply {
+        let reply: AdminReply = try await withCheckedThrowingContinuation { continuation in
+            guard let id = register(.once(continuation)) else { return }
+            send(request, id: id)
+        }
+        if case .error(let message) = reply { throw AdminClientError.refused(message) }
+        return reply
+    }
+
+    /// Sends `request` and streams every reply to it (subscriptions, log follows) until the
+    /// connection ends or the stream is dropped.
+    public func stream(_ request: AdminRequest) -> AsyncThrowingStream<AdminReply, any Error> {
+        let (stream, continuation) = AsyncThrowingStream<AdminReply, any Error>.makeStream(bufferingPolicy: .bufferingNewest(10_000))
+        if let id = register(.stream(continuation)) {
+            continuation.onTermination = { [weak self] _ in
+                _ = self?.state.withLock { $0.waiters.removeValue(forKey: id) }
+            }
+            send(request, id: id)
+        }
+        return stream
+    }
+
+    /// Closes the connection; pending requests fail.
+    public func close() {
+        shutdown(fd, Int32(SHUT_RDWR))
+    }
+
+    private func register(_ waiter: Waiter) -> Int? {
+        let result = state.withLock { state -> Result<Int, AdminClientError> in
+            if let reason = state.closed { return .failure(.disconnected(reason)) }
+            let id = state.nextID
+            state.nextID += 1
+            state.waiters[id] = waiter
+            return .success(id)
+        }
+        switch result {
+        case .success(let id): return id
+        case .failure(let error):
+            switch waiter {
+            case .once(let continuation): continuation.resume(throwing: error)
+            case .stream(let continuation): continuation.finish(throwing: error)
+            }
+            return nil
+        }
+    }
+
+    private func send(_ request: AdminRequest, id: Int) {
+        guard let line = try? AdminCodec.line(request, id: id) else { return }
+        writeLock.withLock { _ in
+            var offset = 0
+            while offset < line.count {
+                let written = line.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    return
+                }
+                offset += written
+            }
+        }
+    }
+
+    private func startReading() {
+        let thread = ReaderThread(client: self)
+        var handle = pthread_t()
+        let box = Unmanaged.passRetained(thread).toOpaque()
+        pthread_create(&handle, nil, { Unmanaged<ReaderThread>.fromOpaque($0!).takeRetainedValue().run(); return nil }, box)
+        pthread_detach(handle)
+    }
+
+    fileprivate func readLoop() {
+        var reader = LineReader(maximumLength: 256 << 20)
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        var lastError: String?
+        while true {
+            let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if count < 0, errno == EINTR { continue }
+            guard count > 0 else { break }
+            for item in reader.feed(buffer[..<count]) {
+                guard case .line(let bytes) = item, let envelope = try? AdminCodec.decode(AdminReply.self, from: bytes) else { continue }
+                if envelope.id == nil, case .error(let message) = envelope.body { lastError = message }
+                deliver(envelope)
+            }
+        }
+        let reason = lastError ?? "the parent closed the admin connection"
+        let waiters = state.withLock { state -> [Waiter] in
+            state.closed = reason
+            defer { state.waiters = [:] }
+            return Array(state.waiters.values)
+        }
+        for waiter in waiters {
+            switch waiter {
+            case .once(let continuation):
+                continuation.resume(throwing: lastError.map { AdminClientError.refused($0) } ?? .disconnected(reason))
+            case .stream(let continuation):
+                continuation.finish(throwing: AdminClientError.disconnected(reason))
+            }
+        }
+        Glibc.close(fd)
+    }
+
+    private func deliver(_ envelope: AdminEnvelope<AdminReply>) {
+        guard let id = envelope.id else {
+            // Replies without an id (a `dropped` notice) concern every stream.
+            let streams = state.withLock { $0.waiters.values.compactMap { if case .stream(let c) = $0 { c } else { nil } } }
+            for stream in streams { stream.yield(envelope.body) }
+            return
+        }
+        let waiter = state.withLock { state -> Waiter? in
+            guard let waiter = state.waiters[id] else { return nil }
+            if case .once = waiter { state.waiters[id] = nil }
+            return waiter
+        }
+        switch waiter {
+        case .once(let continuation): continuation.resume(returning: envelope.body)
+        case .stream(let continuation): continuation.yield(envelope.body)
+        case nil: break
+        }
+    }
+
+    // MARK: - Finding a parent
+
+    /// The socket to use: `explicit`, else `FLAME_ADMIN_SOCKET`, else the only live parent in
+    /// the socket directory.
+    public static func resolveSocket(_ explicit: String?) throws(AdminClientError) -> String {
+        if let explicit, !explicit.isEmpty { return explicit }
+        if let override = getenv(SocketLocation.overrideVariable).map({ String(cString: $0) }), !override.isEmpty { return override }
+        let directory = SocketLocation.directory()
+        let live = SocketLocation.parents(in: directory).filter(\.isAlive)
+        switch live.count {
+        case 0:
+            throw .cannotConnect(path: directory, reason: "no running flame parent has a socket there (start one, or pass --socket)")
+        case 1:
+            return live[0].path
+        default:
+            let list = live.map { "  \($0.app) (pid \($0.pid)): \($0.path)" }.joined(separator: "\n")
+            throw .ambiguous("several flame parents are running; choose one with --socket:\n\(list)")
+        }
+    }
+}
+
+/// Carries the client into its reader thread.
+private final class ReaderThread: Sendable {
+    let client: AdminClient
+    init(client: AdminClient) { self.client = client }
+    func run() { client.readLoop() }
+}

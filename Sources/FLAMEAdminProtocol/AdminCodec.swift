@@ -1,0 +1,83 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// A request or reply with the optional `id` the client chose, echoed on replies.
+public struct AdminEnvelope<Body: Codable & Sendable & Equatable>: Sendable, Equatable {
+    public var id: Int?
+    public var body: Body
+
+    public init(id: Int? = nil, _ body: Body) {
+        self.id = id
+        self.body = body
+    }
+}
+
+extension AdminEnvelope: Codable {
+    private enum CodingKeys: String, CodingKey { case id }
+
+    public init(from decoder: any Decoder) throws {
+        id = try decoder.container(keyedBy: CodingKeys.self).decodeIfPresent(Int.self, forKey: .id)
+        body = try Body(from: decoder)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        try body.encode(to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encodeIfPresent(id, forKey: .id)
+    }
+}
+
+/// The admin protocol's one codec: newline-delimited JSON, a line at most
+/// ``maximumLineLength`` bytes. Used by the server, `flamectl` and `flame-top` alike.
+public enum AdminCodec {
+    /// Longer request lines are refused with an error reply (and skipped).
+    public static let maximumLineLength = 64 * 1024
+
+    /// One line (with its `\n`) for `message`.
+    public static func line<Body: Codable & Sendable & Equatable>(_ message: AdminEnvelope<Body>) throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var bytes = Array(try encoder.encode(message))
+        bytes.append(UInt8(ascii: "\n"))
+        return bytes
+    }
+
+    public static func line(_ request: AdminRequest, id: Int? = nil) throws -> [UInt8] {
+        try line(AdminEnvelope(id: id, request))
+    }
+
+    public static func line(_ reply: AdminReply, id: Int? = nil) throws -> [UInt8] {
+        try line(AdminEnvelope(id: id, reply))
+    }
+
+    /// `value` as one line of JSON with sorted keys (no newline): the `--json` outputs.
+    public static func json(_ value: some Encodable) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    /// Decodes one line (without its `\n`).
+    public static func decode<Body: Codable & Sendable & Equatable>(_: Body.Type, from line: some Collection<UInt8>) throws -> AdminEnvelope<Body> {
+        try JSONDecoder().decode(AdminEnvelope<Body>.self, from: Data(line))
+    }
+
+    /// A human sentence for a decoding error, without Swift's debug noise.
+    public static func describe(_ error: any Error) -> String {
+        switch error {
+        case DecodingError.dataCorrupted(let context):
+            return context.debugDescription.contains("JSON") || context.codingPath.isEmpty && !context.debugDescription.hasPrefix("unknown")
+                ? "malformed JSON: \(context.debugDescription)" : context.debugDescription
+        case DecodingError.keyNotFound(let key, _):
+            return "missing field \"\(key.stringValue)\""
+        case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
+            let path = context.codingPath.map(\.stringValue).joined(separator: ".")
+            return "field \"\(path)\" has the wrong type"
+        default:
+            return "\(error)"
+        }
+    }
+}

@@ -1,0 +1,120 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Where admin sockets live, how they are named, and how clients find them.
+///
+/// `$XDG_RUNTIME_DIR/flame/<app>-<pid>.sock`, or `/tmp/flame-<uid>/<app>-<pid>.sock` without
+/// `XDG_RUNTIME_DIR`; `FLAME_ADMIN_SOCKET` overrides the whole path. The directory is 0700 and
+/// must belong to this user; the socket is 0600.
+public enum SocketLocation {
+    public static let overrideVariable = "FLAME_ADMIN_SOCKET"
+
+    /// The directory admin sockets of this user go in.
+    public static func directory() -> String {
+        if let runtime = getenv("XDG_RUNTIME_DIR").map({ String(cString: $0) }), !runtime.isEmpty {
+            return runtime + "/flame"
+        }
+        return "/tmp/flame-\(getuid())"
+    }
+
+    /// The socket path a parent named `app` with `pid` listens on.
+    public static func path(app: String, pid: Int32) -> String {
+        if let override = getenv(overrideVariable).map({ String(cString: $0) }), !override.isEmpty {
+            return override
+        }
+        let safeApp = String(app.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." ? $0 : "_" })
+        return directory() + "/\(safeApp)-\(pid).sock"
+    }
+
+    /// A parent found in the socket directory.
+    public struct Parent: Sendable, Equatable {
+        public var app: String
+        public var pid: Int32
+        public var path: String
+        /// Whether the process still exists (a dead one left a stale socket).
+        public var isAlive: Bool
+    }
+
+    /// The parents with a socket in `directory`, oldest pid first.
+    public static func parents(in directory: String = directory()) -> [Parent] {
+        guard let handle = opendir(directory) else { return [] }
+        defer { closedir(handle) }
+        var found: [Parent] = []
+        while let entry = readdir(handle) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
+            }
+            guard name.hasSuffix(".sock"), let dash = name.lastIndex(of: "-") else { continue }
+            let pidText = name[name.index(after: dash)..<name.index(name.endIndex, offsetBy: -5)]
+            guard let pid = Int32(pidText) else { continue }
+            let alive = kill(pid, 0) == 0 || errno == EPERM
+            found.append(Parent(app: String(name[..<dash]), pid: pid, path: directory + "/" + name, isAlive: alive))
+        }
+        return found.sorted { $0.pid < $1.pid }
+    }
+
+    public enum DirectoryError: Error, CustomStringConvertible {
+        case cannotCreate(String, String)
+        case unsafe(String, String)
+        public var description: String {
+            switch self {
+            case .cannotCreate(let path, let why): "cannot create admin socket directory \(path): \(why)"
+            case .unsafe(let path, let why): "refusing admin socket directory \(path): \(why)"
+            }
+        }
+    }
+
+    /// Creates `directory` (0700) if needed and checks that only this user can use it.
+    public static func prepareDirectory(_ directory: String) throws(DirectoryError) {
+        if mkdir(directory, 0o700) != 0, errno != EEXIST {
+            throw .cannotCreate(directory, String(cString: strerror(errno)))
+        }
+        var info = stat()
+        guard lstat(directory, &info) == 0 else { throw .cannotCreate(directory, String(cString: strerror(errno))) }
+        guard info.st_mode & S_IFMT == S_IFDIR else { throw .unsafe(directory, "it is not a directory") }
+        guard info.st_uid == getuid() else { throw .unsafe(directory, "it belongs to uid \(info.st_uid), not \(getuid())") }
+        guard info.st_mode & 0o077 == 0 else {
+            throw .unsafe(directory, "its mode is \(String(info.st_mode & 0o777, radix: 8)); it must not be open to group or others (chmod 700)")
+        }
+    }
+}
+
+/// Splits a byte stream into lines of at most `maximumLength` bytes. A longer line is
+/// reported as overlong once and skipped up to its newline.
+public struct LineReader: Sendable {
+    public enum Item: Equatable, Sendable {
+        case line([UInt8])
+        case overlong
+    }
+
+    public let maximumLength: Int
+    private var pending: [UInt8] = []
+    private var skipping = false
+
+    public init(maximumLength: Int) {
+        self.maximumLength = maximumLength
+    }
+
+    public mutating func feed(_ bytes: some Collection<UInt8>) -> [Item] {
+        var items: [Item] = []
+        for byte in bytes {
+            if byte == UInt8(ascii: "\n") {
+                if skipping {
+                    skipping = false
+                } else {
+                    items.append(.line(pending))
+                }
+                pending.removeAll(keepingCapacity: true)
+            } else if !skipping {
+                pending.append(byte)
+                if pending.count > maximumLength {
+                    items.append(.overlong)
+                    pending.removeAll()
+                    skipping = true
+                }
+            }
+        }
+        return items
+    }
+}

@@ -1,0 +1,243 @@
+import ArgumentParser
+import FLAMEAdminClient
+import FLAMEAdminProtocol
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `flamectl`: the admin socket of a running flame parent, from the shell.
+/// Exit codes: 0 ok, 1 refused or failed, 2 usage, 3 cannot connect.
+@main
+struct FlameCtl: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "flamectl",
+        abstract: "Inspect and operate a running flame-swift parent through its admin socket.",
+        discussion: """
+            With one parent running, it is found in the socket directory; otherwise pass \
+            --socket or set FLAME_ADMIN_SOCKET. Exit codes: 0 ok, 1 refused or failed, \
+            2 usage, 3 cannot connect.
+            """,
+        subcommands: [List.self, Status.self, Scale.self, Drain.self, Kill.self, Logs.self, Events.self])
+
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var command = command as? any AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
+        } catch let error as AdminClientError {
+            printError("flamectl: \(error)\n")
+            Glibc.exit(error.exitCode)
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                printError(fullMessage(for: error) + "\n")
+                Glibc.exit(2)
+            }
+            exit(withError: error)
+        }
+    }
+}
+
+extension AdminClientError {
+    var exitCode: Int32 {
+        switch self {
+        case .refused: 1
+        case .ambiguous: 2
+        case .cannotConnect, .disconnected: 3
+        }
+    }
+}
+
+/// Options every command that talks to a parent takes.
+struct Connection: ParsableArguments {
+    @Option(help: "The admin socket (default: the only running parent, or FLAME_ADMIN_SOCKET).")
+    var socket: String?
+
+    func connect() async throws -> AdminClient {
+        try await AdminClient.connect(path: try AdminClient.resolveSocket(socket), client: "flamectl")
+    }
+}
+
+struct List: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List the flame parents with an admin socket in the socket directory.")
+
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() async throws {
+        let parents = SocketLocation.parents()
+        if json {
+            let rows = parents.map { "{\"app\":\(quoted($0.app)),\"pid\":\($0.pid),\"path\":\(quoted($0.path)),\"alive\":\($0.isAlive)}" }
+            print("[" + rows.joined(separator: ",") + "]")
+            return
+        }
+        guard !parents.isEmpty else {
+            print("no flame parents in \(SocketLocation.directory())")
+            return
+        }
+        print(Table(["APP", "PID", "STATE", "SOCKET"], parents.map { [$0.app, "\($0.pid)", $0.isAlive ? "running" : "stale", $0.path] }).rendered)
+    }
+}
+
+struct Status: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show pools and runners (--json: the snapshot, as documented in docs/ADMIN-PROTOCOL.md).")
+
+    @OptionGroup var connection: Connection
+    @Flag(help: "Print the snapshot as JSON.") var json = false
+
+    func run() async throws {
+        let client = try await connection.connect()
+        defer { client.close() }
+        guard case .snapshot(let snapshot) = try await client.request(.snapshot) else {
+            throw AdminClientError.refused("the parent did not answer with a snapshot")
+        }
+        print(json ? try AdminCodec.json(snapshot) : StatusView.render(snapshot))
+    }
+}
+
+struct Scale: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Change a pool's min and/or max runners.")
+
+    @OptionGroup var connection: Connection
+    @Argument(help: "The pool.") var pool: String
+    @Option(help: "New minimum runners.") var min: Int?
+    @Option(help: "New maximum runners.") var max: Int?
+
+    func validate() throws {
+        guard min != nil || max != nil else { throw ValidationError("give --min, --max or both") }
+        if let min, min < 0 { throw ValidationError("--min must be 0 or more") }
+        if let max, max < 1 { throw ValidationError("--max must be at least 1") }
+    }
+
+    func run() async throws {
+        let client = try await connection.connect()
+        defer { client.close() }
+        try await printOK(client.request(.scale(pool: pool, min: min, max: max)))
+    }
+}
+
+struct Drain: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Drain a pool (every runner) or one runner: finish what runs, take nothing new, exit.")
+
+    @OptionGroup var connection: Connection
+    @Argument(help: "A pool name or a runner id.") var target: String
+
+    func run() async throws {
+        let client = try await connection.connect()
+        defer { client.close() }
+        guard case .snapshot(let snapshot) = try await client.request(.snapshot) else { return }
+        let isPool = snapshot.pools.contains { $0.name == target }
+        try await printOK(client.request(isPool ? .drainPool(target) : .drainRunner(target)))
+    }
+}
+
+struct Kill: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Kill a runner now (SIGKILL); its calls fail.")
+
+    @OptionGroup var connection: Connection
+    @Argument(help: "The runner id.") var runner: String
+
+    func run() async throws {
+        let client = try await connection.connect()
+        defer { client.close() }
+        try await printOK(client.request(.kill(runner: runner)))
+    }
+}
+
+struct Logs: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print a runner's output (or the parent's log with --parent), then follow with -f.")
+
+    @OptionGroup var connection: Connection
+    @Argument(help: "The runner id (omit with --parent).") var runner: String?
+    @Flag(help: "The parent's own log instead of a runner's output.") var parent = false
+    @Flag(name: .shortAndLong, help: "Keep printing new lines.") var follow = false
+    @Option(name: [.customShort("n"), .long], help: "Lines of backlog.") var lines = 100
+    @Flag(help: "Print each line as JSON.") var json = false
+
+    func validate() throws {
+        if parent == (runner != nil) { throw ValidationError("name a runner, or pass --parent") }
+        if lines < 0 { throw ValidationError("-n must be 0 or more") }
+    }
+
+    func run() async throws {
+        let client = try await connection.connect()
+        defer { client.close() }
+        let source: LogSource = parent ? .parent : .runner(runner!)
+        for try await reply in client.stream(.logs(source: source, lines: lines, follow: follow)) {
+            switch reply {
+            case .log(let line):
+                print(json ? try AdminCodec.json(line) : line.line)
+                fflush(nil)
+            case .logsEnd(let dropped):
+                if dropped > 0 && !json { printError("[\(dropped) older lines were dropped]\n") }
+                if !follow { return }
+            case .error(let message):
+                throw AdminClientError.refused(message)
+            case .dropped(let count):
+                printError("[\(count) lines dropped: reading too slowly]\n")
+            default:
+                continue
+            }
+        }
+    }
+}
+
+struct Events: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print pool events as they happen (runner booted/exited, boot failed, scaled, drained, killed, call timed out).")
+
+    @OptionGroup var connection: Connection
+    @Flag(help: "Print each event as JSON.") var json = false
+
+    func run() async throws {
+        let client = try await connection.connect()
+        defer { client.close() }
+        for try await reply in client.stream(.subscribe(snapshots: false, intervalMilliseconds: 1000, events: true)) {
+            switch reply {
+            case .event(let event):
+                if json {
+                    print(try AdminCodec.json(event))
+                } else {
+                    print("\(clockTime(event.time))  \(event.kind.padding(14))  \(event.pool.padding(12))  \(event.message)")
+                }
+                fflush(nil)
+            case .error(let message):
+                throw AdminClientError.refused(message)
+            default:
+                continue
+            }
+        }
+    }
+}
+
+func printOK(_ reply: AdminReply) throws {
+    if case .ok(let message) = reply { print(message) }
+}
+
+func quoted(_ text: String) -> String {
+    "\"" + text.replacing("\\", with: "\\\\").replacing("\"", with: "\\\"") + "\""
+}
+
+func clockTime(_ seconds: Double) -> String {
+    var time = time_t(seconds)
+    var parts = tm()
+    localtime_r(&time, &parts)
+    return String(format2: parts.tm_hour) + ":" + String(format2: parts.tm_min) + ":" + String(format2: parts.tm_sec)
+}
+
+extension String {
+    init(format2 value: Int32) {
+        self = value < 10 ? "0\(value)" : "\(value)"
+    }
+
+    func padding(_ width: Int) -> String {
+        count >= width ? self : self + String(repeating: " ", count: width - count)
+    }
+}
+
+/// Writes `text` to standard error.
+func printError(_ text: String) {
+    fflush(nil)
+    let bytes = Array(text.utf8)
+    _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+}
