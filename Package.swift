@@ -99,10 +99,21 @@ let package = Package(
         // First measurements (make bench): its own runner, release mode.
         .executableTarget(name: "flame-bench", dependencies: ["FLAME"], path: "Benchmarks/FlameBench", swiftSettings: strictSettings),
 
+        // Helpers shared by the test targets (runner location, polling, pools under test).
+        .target(name: "FLAMETestSupport", dependencies: ["FLAME"], swiftSettings: strictSettings),
+
         .testTarget(name: "FLAMEWireTests", dependencies: ["FLAMEWire"], swiftSettings: strictSettings),
         .testTarget(
             name: "FLAMETests",
-            dependencies: ["FLAME", "FLAMETestJobs", "flame-test-runner"],
+            dependencies: ["FLAME", "FLAMETestJobs", "FLAMETestSupport", "flame-test-runner"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "FLAMEAdminTests",
+            dependencies: [
+                "FLAME", "FLAMEAdmin", "FLAMEAdminClient", "FLAMEAdminProtocol", "FLAMETestJobs", "FLAMETestSupport",
+                "flame-test-runner", "flamectl",
+            ],
             swiftSettings: strictSettings
         ),
     ],

@@ -32,7 +32,9 @@ public enum AdminClientError: Error, CustomStringConvertible, Equatable {
 public final class AdminClient: Sendable {
     private enum Waiter {
         case once(CheckedContinuation<AdminReply, any Error>)
-        case stream(AsyncThrowingStream<AdminReply, any Error>.Continuation)
+        /// `endsAtLogsEnd`: a `logs` request without follow, whose stream is complete after
+        /// its backlog.
+        case stream(AsyncThrowingStream<AdminReply, any Error>.Continuation, endsAtLogsEnd: Bool)
     }
     private struct State {
         var nextID = 1
@@ -105,10 +107,13 @@ public final class AdminClient: Sendable {
     }
 
     /// Sends `request` and streams every reply to it (subscriptions, log follows) until the
-    /// connection ends or the stream is dropped.
+    /// connection ends or the stream is dropped. A `logs` request without `follow` finishes
+    /// after its backlog (`logsEnd`); an `error` reply finishes the stream by throwing.
     public func stream(_ request: AdminRequest) -> AsyncThrowingStream<AdminReply, any Error> {
         let (stream, continuation) = AsyncThrowingStream<AdminReply, any Error>.makeStream(bufferingPolicy: .bufferingNewest(10_000))
-        if let id = register(.stream(continuation)) {
+        var endsAtLogsEnd = false
+        if case .logs(_, _, follow: false) = request { endsAtLogsEnd = true }
+        if let id = register(.stream(continuation, endsAtLogsEnd: endsAtLogsEnd)) {
             continuation.onTermination = { [weak self] _ in
                 _ = self?.state.withLock { $0.waiters.removeValue(forKey: id) }
             }
@@ -135,7 +140,7 @@ public final class AdminClient: Sendable {
         case .failure(let error):
             switch waiter {
             case .once(let continuation): continuation.resume(throwing: error)
-            case .stream(let continuation): continuation.finish(throwing: error)
+            case .stream(let continuation, _): continuation.finish(throwing: error)
             }
             return nil
         }
@@ -188,7 +193,7 @@ public final class AdminClient: Sendable {
             switch waiter {
             case .once(let continuation):
                 continuation.resume(throwing: lastError.map { AdminClientError.refused($0) } ?? .disconnected(reason))
-            case .stream(let continuation):
+            case .stream(let continuation, _):
                 continuation.finish(throwing: AdminClientError.disconnected(reason))
             }
         }
@@ -198,19 +203,29 @@ public final class AdminClient: Sendable {
     private func deliver(_ envelope: AdminEnvelope<AdminReply>) {
         guard let id = envelope.id else {
             // Replies without an id (a `dropped` notice) concern every stream.
-            let streams = state.withLock { $0.waiters.values.compactMap { if case .stream(let c) = $0 { c } else { nil } } }
+            let streams = state.withLock { $0.waiters.values.compactMap { if case .stream(let c, _) = $0 { c } else { nil } } }
             for stream in streams { stream.yield(envelope.body) }
             return
         }
         let waiter = state.withLock { state -> Waiter? in
-            guard let waiter = state.waiters[id] else { return nil }
-            if case .once = waiter { state.waiters[id] = nil }
-            return waiter
+            state.waiters[id]
         }
         switch waiter {
-        case .once(let continuation): continuation.resume(returning: envelope.body)
-        case .stream(let continuation): continuation.yield(envelope.body)
-        case nil: break
+        case .once(let continuation):
+            state.withLock { _ = $0.waiters.removeValue(forKey: id) }
+            continuation.resume(returning: envelope.body)
+        case .stream(let continuation, let endsAtLogsEnd):
+            switch envelope.body {
+            case .error(let message):
+                continuation.finish(throwing: AdminClientError.refused(message))
+            case .logsEnd where endsAtLogsEnd:
+                continuation.yield(envelope.body)
+                continuation.finish()
+            default:
+                continuation.yield(envelope.body)
+            }
+        case nil:
+            break
         }
     }
 

@@ -172,8 +172,6 @@ struct Logs: AsyncParsableCommand {
             case .logsEnd(let dropped):
                 if dropped > 0 && !json { printError("[\(dropped) older lines were dropped]\n") }
                 if !follow { return }
-            case .error(let message):
-                throw AdminClientError.refused(message)
             case .dropped(let count):
                 printError("[\(count) lines dropped: reading too slowly]\n")
             default:
@@ -201,8 +199,6 @@ struct Events: AsyncParsableCommand {
                     print("\(clockTime(event.time))  \(event.kind.padding(14))  \(event.pool.padding(12))  \(event.message)")
                 }
                 fflush(nil)
-            case .error(let message):
-                throw AdminClientError.refused(message)
             default:
                 continue
             }

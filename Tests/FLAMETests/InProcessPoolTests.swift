@@ -1,6 +1,7 @@
 @testable import FLAME
 import FLAMETestJobs
 import Synchronization
+import FLAMETestSupport
 import Testing
 
 /// The pool actor over the in-process backend: fast checks of the actor's plumbing

@@ -3,6 +3,7 @@ import FLAMETestJobs
 import Foundation
 import Logging
 import Synchronization
+import FLAMETestSupport
 import Testing
 
 /// Growing, shrinking, draining and child services, with real runner processes.

@@ -1,4 +1,5 @@
 @testable import FLAME
+import FLAMETestSupport
 import Testing
 
 /// A manual clock's instant: tests move time by hand, nothing sleeps.

@@ -1,6 +1,7 @@
 @testable import FLAME
 import FLAMETestJobs
 import Foundation
+import FLAMETestSupport
 import Testing
 
 /// The release build of the runner executable, next to the debug one (`make test` builds it).

@@ -2,6 +2,7 @@
 import FLAMETestJobs
 import Foundation
 import Synchronization
+import FLAMETestSupport
 import Testing
 
 /// What happens when runners misbehave: timeouts, crashes, kills, rogue frames, impostors.
@@ -138,12 +139,15 @@ import Testing
         let output = Pipe()
         parent.standardOutput = output
         try parent.run()
-        var text = ""
         let handle = output.fileHandleForReading
-        while !text.contains("ready") {
-            let data = handle.availableData
-            if data.isEmpty { break }
-            text += String(decoding: data, as: UTF8.self)
+        let text = try await onDedicatedThread { () -> String in
+            var text = ""
+            while !text.contains("ready") {
+                let data = handle.availableData
+                if data.isEmpty { break }
+                text += String(decoding: data, as: UTF8.self)
+            }
+            return text
         }
         let pids = text.split(separator: "\n").compactMap { line -> Int32? in
             line.hasPrefix("runner-pid ") ? Int32(line.dropFirst("runner-pid ".count)) : nil
@@ -151,7 +155,7 @@ import Testing
         #expect(pids.count == 3)
         #expect(pids.allSatisfy(processIsAlive))
         kill(parent.processIdentifier, SIGKILL)
-        parent.waitUntilExit()
+        try await onDedicatedThread { parent.waitUntilExit() }
         try await Task.sleep(for: .seconds(1))
         #expect(pids.filter(processIsAlive).isEmpty, "runners alive 1 s after the parent was killed: \(pids.filter(processIsAlive))")
     }

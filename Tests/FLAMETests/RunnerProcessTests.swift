@@ -1,6 +1,7 @@
 @testable import FLAME
 import FLAMETestJobs
 import Foundation
+import FLAMETestSupport
 import Testing
 
 /// Calls through real runner processes: dispatch by type name, results, errors, resources.

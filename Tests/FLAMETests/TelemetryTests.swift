@@ -1,6 +1,7 @@
 @testable import FLAME
 import FLAMETestJobs
 import Foundation
+import FLAMETestSupport
 import Testing
 
 @Suite struct LatencyWindowTests {
@@ -38,11 +39,11 @@ import Testing
 
     @Test func poolsPublishEventsAndAreRegistered() async throws {
         let events = PoolEvents.shared.subscribe()
-        try await withPool(PoolConfiguration(name: "events", max: 2, timeout: .milliseconds(300))) { pool in
+        try await withPool(PoolConfiguration(name: "events", max: 2)) { pool in
             #expect(PoolRegistry.shared.pool(named: "events") === pool)
             let pid = try await pool.call(WhoAmI())
             try await pool.scale(min: 0, max: 1)
-            _ = await caught { try await pool.call(Sleep(milliseconds: 5_000)) }
+            _ = await caught { try await pool.call(Sleep(milliseconds: 5_000), timeout: .milliseconds(300)) }
             kill(pid, SIGKILL)
             var seen: [PoolEvent.Kind] = []
             for await event in events where event.pool == "events" {

@@ -1,21 +1,28 @@
-@testable import FLAME
-import Foundation
-import Testing
+public import FLAME
+public import Foundation
+public import Testing
+
+/// Helpers shared by the test targets.
 
 /// The helper runner executable built next to the test bundle (see Package.swift).
-enum TestRunner {
-    static let executable: String = {
+public enum TestRunner {
+    public static let executable: String = {
         let bundle = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         return bundle.deletingLastPathComponent().appendingPathComponent("flame-test-runner").path
     }()
 
-    static func backend(environment: [String: String] = [:]) -> LocalProcessBackend {
+    /// Executables built next to the test bundle (flamectl, flame-demo).
+    public static func sibling(_ name: String) -> String {
+        URL(fileURLWithPath: executable).deletingLastPathComponent().appendingPathComponent(name).path
+    }
+
+    public static func backend(environment: [String: String] = [:]) -> LocalProcessBackend {
         LocalProcessBackend(executable: executable, arguments: [], environment: environment)
     }
 }
 
 /// Whether `pid` is a live (not zombie) process.
-func processIsAlive(_ pid: Int32) -> Bool {
+public func processIsAlive(_ pid: Int32) -> Bool {
     guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
         let close = stat.lastIndex(of: ")")
     else { return false }
@@ -24,7 +31,7 @@ func processIsAlive(_ pid: Int32) -> Bool {
 }
 
 /// Polls `condition` every 20 ms until it holds or `timeout` passes; returns whether it held.
-func eventually(within timeout: Duration = .seconds(10), _ condition: () async throws -> Bool) async rethrows -> Bool {
+public func eventually(within timeout: Duration = .seconds(10), _ condition: () async throws -> Bool) async rethrows -> Bool {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
         if try await condition() { return true }
@@ -34,7 +41,7 @@ func eventually(within timeout: Duration = .seconds(10), _ condition: () async t
 }
 
 /// A pool of real runner processes, shut down (and checked for leftovers) after `body`.
-func withPool<T>(
+public func withPool<T>(
     _ configuration: PoolConfiguration, environment: [String: String] = [:],
     _ body: (Pool) async throws -> T
 ) async throws -> T {
@@ -50,18 +57,27 @@ func withPool<T>(
 }
 
 extension FLAMEError.Code {
-    static func ~= (code: FLAMEError.Code, error: any Error) -> Bool {
+    public static func ~= (code: FLAMEError.Code, error: any Error) -> Bool {
         (error as? FLAMEError)?.code == code
     }
 }
 
 /// The error `body` throws, or a recorded issue when it throws none.
-func caught<T>(_ body: () async throws -> T, sourceLocation: SourceLocation = #_sourceLocation) async -> (any Error)? {
+public func caught<T>(_ body: () async throws -> T, sourceLocation: SourceLocation = #_sourceLocation) async -> (any Error)? {
     do {
         let value = try await body()
         Issue.record("expected an error, got \(value)", sourceLocation: sourceLocation)
         return nil
     } catch {
         return error
+    }
+}
+
+/// Runs blocking work (waiting for a child process, reading its pipes) on a thread of its
+/// own. Blocking one of the cooperative pool's threads (one per core) can starve the very
+/// tasks the blocked work waits for — the admin server's request handlers, say.
+public func onDedicatedThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        startThread { continuation.resume(with: Result { try body() }) }
     }
 }

@@ -1,0 +1,124 @@
+import FLAME
+import FLAMEAdmin
+import FLAMEAdminClient
+import FLAMEAdminProtocol
+import FLAMETestSupport
+import Foundation
+import Synchronization
+import Testing
+
+/// A parent under test: this test process, with real runner pools and an admin server on a
+/// socket in a fresh private directory.
+struct AdminHarness {
+    let directory: String
+    let server: AdminServer
+    var path: String { server.path }
+
+    init(readOnly: Bool = false, clientBufferBytes: Int = 4 << 20) throws {
+        directory = "/tmp/flame-admin-test-\(UUID().uuidString.prefix(8))"
+        server = AdminServer(.init(app: "tests", path: directory + "/tests-\(getpid()).sock", readOnly: readOnly, clientBufferBytes: clientBufferBytes))
+        try server.start()
+    }
+
+    func stop() {
+        server.stop()
+        rmdir(directory)
+    }
+
+    func client() async throws -> AdminClient {
+        try await AdminClient.connect(path: path, client: "tests")
+    }
+}
+
+/// Runs `body` with a pool of real runners registered in this process and a harness serving it.
+func withAdminPool<T>(
+    _ configuration: PoolConfiguration, readOnly: Bool = false, clientBufferBytes: Int = 4 << 20,
+    _ body: (Pool, AdminHarness) async throws -> T
+) async throws -> T {
+    let harness = try AdminHarness(readOnly: readOnly, clientBufferBytes: clientBufferBytes)
+    defer { harness.stop() }
+    return try await withPool(configuration) { pool in try await body(pool, harness) }
+}
+
+/// The result of running flamectl.
+struct CommandResult {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+}
+
+/// Runs the built flamectl with `arguments` (optionally as another user through setpriv), on a
+/// thread of its own.
+func flamectl(_ arguments: [String], asUser uid: Int? = nil) async throws -> CommandResult {
+    try await onDedicatedThread { try runFlamectl(arguments, asUser: uid) }
+}
+
+private func runFlamectl(_ arguments: [String], asUser uid: Int?) throws -> CommandResult {
+    let process = Process()
+    if let uid {
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+        process.arguments = ["--reuid=\(uid)", "--regid=\(uid)", "--clear-groups", TestRunner.sibling("flamectl")] + arguments
+    } else {
+        process.executableURL = URL(fileURLWithPath: TestRunner.sibling("flamectl"))
+        process.arguments = arguments
+    }
+    var environment = ProcessInfo.processInfo.environment
+    environment["FLAME_ADMIN_SOCKET"] = nil
+    process.environment = environment
+    let out = Pipe()
+    let err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let stdout = out.fileHandleForReading.readDataToEndOfFile()
+    let stderr = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return CommandResult(
+        status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+}
+
+/// A raw connection that writes bytes and reads reply lines, for protocol abuse.
+final class RawConnection {
+    let fd: Int32
+    private var reader = LineReader(maximumLength: 1 << 24)
+    private var pending: [[UInt8]] = []
+
+    init(path: String) throws {
+        fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (index, byte) in path.utf8.enumerated() { raw[index] = byte }
+        }
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard result == 0 else { throw POSIXError(.ECONNREFUSED) }
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+    }
+
+    deinit { close(fd) }
+
+    func write(_ text: String) {
+        let bytes = Array(text.utf8)
+        _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+    }
+
+    /// The next reply, decoded; nil after 10 s without one, or on EOF. Polls without blocking
+    /// a thread (the cooperative pool has as many threads as cores).
+    func reply() async -> AdminReply? {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while pending.isEmpty {
+            var buffer = [UInt8](repeating: 0, count: 65536)
+            let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if count == 0 { return nil }
+            if count < 0 {
+                guard errno == EAGAIN, ContinuousClock.now < deadline else { return nil }
+                try? await Task.sleep(for: .milliseconds(5))
+                continue
+            }
+            for case .line(let line) in reader.feed(buffer[..<count]) { pending.append(line) }
+        }
+        return try? AdminCodec.decode(AdminReply.self, from: pending.removeFirst()).body
+    }
+}

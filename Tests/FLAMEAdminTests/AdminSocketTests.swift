@@ -1,0 +1,244 @@
+import FLAME
+import FLAMEAdmin
+import FLAMEAdminClient
+import FLAMEAdminProtocol
+import FLAMETestJobs
+import FLAMETestSupport
+import Foundation
+import Testing
+
+@Suite struct AdminSocketTests {
+    @Test func snapshotCarriesTheContractFieldsOfEveryPoolAndRunner() async throws {
+        try await withAdminPool(PoolConfiguration(name: "snap", min: 1, max: 2)) { pool, harness in
+            for i in 0..<10 { _ = try await pool.call(Echo(i)) }
+            let client = try await harness.client()
+            defer { client.close() }
+            #expect(client.server?.app == "tests")
+            guard case .snapshot(let snapshot) = try await client.request(.snapshot) else {
+                Issue.record("no snapshot")
+                return
+            }
+            #expect(snapshot.protocolVersion == 1 && snapshot.pid == getpid())
+            let mine = try #require(snapshot.pools.first { $0.name == "snap" })
+            #expect(mine.min == 1 && mine.max == 2 && mine.maxConcurrency == 100)
+            #expect(mine.calls.completed == 10)
+            #expect(mine.latency.p50Us > 0)
+            let runner = try #require(mine.runners.first)
+            #expect(runner.state == "idle" && runner.pid.map(processIsAlive) == true && runner.host == "local")
+            // The raw line has the documented names.
+            let raw = try RawConnection(path: harness.path)
+            raw.write("{\"type\":\"hello\",\"protocol\":1}\n{\"type\":\"snapshot\",\"id\":7}\n")
+            _ = await raw.reply()
+            let line = try AdminCodec.json(AdminReply.snapshot(snapshot))
+            for field in ["\"protocol\":1", "\"uptimeSeconds\"", "\"queueDepth\"", "\"pendingBoots\"", "\"p99Us\"", "\"bootLatency\"", "\"rssBytes\"", "\"cpuPercent\"", "\"inFlight\""] {
+                #expect(line.contains(field), "missing \(field)")
+            }
+        }
+    }
+
+    @Test func badInputGetsAnErrorAndTheConnectionAndServerKeepServing() async throws {
+        try await withAdminPool(PoolConfiguration(name: "abuse", max: 1)) { _, harness in
+            let raw = try RawConnection(path: harness.path)
+            raw.write("{\"type\":\"snapshot\"}\n")
+            #expect(await raw.reply() == .error(message: "say hello first: {\"type\":\"hello\",\"protocol\":1}"))
+            raw.write("{\"type\":\"hello\",\"protocol\":99}\n")
+            guard case .error(let version)? = await raw.reply() else { Issue.record("expected an error"); return }
+            #expect(version.contains("protocol 99 is not supported"))
+            raw.write("{\"type\":\"hello\",\"protocol\":1}\n")
+            guard case .hello? = await raw.reply() else { Issue.record("expected hello"); return }
+            let abuses = [
+                "this is not json\n", "{\"type\":\"teleport\"}\n", "{\"type\":\"scale\",\"pool\":\"abuse\"}\n",
+                "{\"type\":\"subscribe\",\"intervalMs\":5}\n", "[1,2,3]\n", "{\"type\":\"kill\"}\n",
+                String(repeating: "x", count: 100_000) + "\n",
+            ]
+            for abuse in abuses {
+                raw.write(abuse)
+                guard case .error(let message)? = await raw.reply() else {
+                    Issue.record("no error reply for \(abuse.prefix(40))")
+                    continue
+                }
+                #expect(!message.isEmpty)
+            }
+            raw.write("{\"type\":\"snapshot\"}\n")
+            guard case .snapshot? = await raw.reply() else { Issue.record("the connection stopped serving"); return }
+            let other = try await harness.client()
+            guard case .snapshot = try await other.request(.snapshot) else { Issue.record("the server stopped serving"); return }
+            other.close()
+        }
+    }
+
+    @Test func scaleDrainAndKillThroughTheSocketActOnRealRunners() async throws {
+        try await withAdminPool(PoolConfiguration(name: "ops", min: 0, max: 4, maxConcurrency: 2)) { pool, harness in
+            let client = try await harness.client()
+            defer { client.close() }
+            #expect(try await client.request(.scale(pool: "ops", min: 3, max: nil)) == .ok(message: "pool ops scaled to min 3, max 4"))
+            let booted = await eventually { await pool.status().runners.filter { $0.state == .idle }.count == 3 }
+            #expect(booted)
+            let pids = await pool.status().runners.compactMap(\.pid)
+            #expect(pids.allSatisfy(processIsAlive))
+
+            // Drain one runner under load: no call is lost.
+            let victim = await pool.status().runners[0].id
+            let completed = try await withThrowingTaskGroup(of: Int.self) { group in
+                for i in 0..<40 { group.addTask { try await pool.call(Sleep(milliseconds: 10 + i % 5)) } }
+                try await Task.sleep(for: .milliseconds(20))
+                _ = try await client.request(.drainRunner(victim))
+                var count = 0
+                for try await _ in group { count += 1 }
+                return count
+            }
+            #expect(completed == 40)
+
+            // Scale down: surplus runners exit for real.
+            _ = try await client.request(.scale(pool: "ops", min: 0, max: 1))
+            let shrunk = await eventually { await pool.status().runners.count == 1 }
+            #expect(shrunk)
+            let alive = await eventually { pids.filter(processIsAlive).count <= 1 }
+            #expect(alive)
+
+            // Kill fails only that runner's calls.
+            let survivorPid = try #require(await pool.status().runners.first?.pid)
+            let call = Task { try await pool.call(Sleep(milliseconds: 5_000)) }
+            _ = await eventually { await pool.status().runners.first?.inFlight == 1 }
+            let runner = try #require(await pool.status().runners.first?.id)
+            #expect(try await client.request(.kill(runner: runner)) == .ok(message: "runner \(runner) killed"))
+            let error = await caught { try await call.value }
+            #expect(FLAMEError.Code.runnerKilled ~= error!)
+            let dead = await eventually { !processIsAlive(survivorPid) }
+            #expect(dead)
+
+            let unknown = await caught { try await client.request(.kill(runner: "ops-99")) }
+            #expect(unknown as? AdminClientError == .refused("no runner ops-99"))
+        }
+    }
+
+    @Test func logsTailAndFollowARunnersOutput() async throws {
+        try await withAdminPool(PoolConfiguration(name: "logs", max: 1)) { pool, harness in
+            _ = try await pool.call(Shout(lines: ["first", "second"]))
+            let runner = try #require(await pool.status().runners.first?.id)
+            _ = await eventually { (await pool.output(ofRunner: runner)?.lines.count ?? 0) >= 4 }
+            let client = try await harness.client()
+            defer { client.close() }
+            // stdout and stderr are separate pipes: order across them is not defined, within each it is.
+            var tail: [LogLine] = []
+            for try await reply in client.stream(.logs(source: .runner(runner), lines: 3, follow: false)) {
+                if case .log(let line) = reply { tail.append(line) }
+            }
+            #expect(tail.count == 3)
+            var lines: [LogLine] = []
+            let stream = client.stream(.logs(source: .runner(runner), lines: 4, follow: true))
+            var iterator = stream.makeAsyncIterator()
+            while let reply = try await iterator.next() {
+                if case .log(let line) = reply { lines.append(line) }
+                if case .logsEnd = reply { break }
+            }
+            #expect(lines.filter { $0.stream == "stdout" }.map(\.line) == ["first", "second"])
+            #expect(lines.filter { $0.stream == "stderr" }.map(\.line) == ["err: first", "err: second"])
+            _ = try await pool.call(Shout(lines: ["third"]))
+            var followed: [String] = []
+            while followed.count < 2, let reply = try await iterator.next() {
+                if case .log(let line) = reply { followed.append(line.line) }
+            }
+            #expect(Set(followed) == ["third", "err: third"])
+        }
+    }
+
+    @Test func eventsAndMetricsAreServed() async throws {
+        try await withAdminPool(PoolConfiguration(name: "watch", max: 2)) { pool, harness in
+            let client = try await harness.client()
+            defer { client.close() }
+            let stream = client.stream(.subscribe(snapshots: false, intervalMilliseconds: 1000, events: true))
+            var iterator = stream.makeAsyncIterator()
+            #expect(try await iterator.next() == .subscribed)
+            _ = try await pool.call(Echo(1))
+            var kinds: [String] = []
+            while let reply = try await iterator.next() {
+                if case .event(let event) = reply, event.pool == "watch" {
+                    kinds.append(event.kind)
+                    if event.kind == "runnerBooted" { break }
+                }
+            }
+            #expect(kinds.last == "runnerBooted")
+            guard case .metrics(let text) = try await client.request(.metrics) else { Issue.record("no metrics"); return }
+            #expect(text.contains("flame_calls_total{pool=\"watch\",outcome=\"completed\"} 1"))
+            #expect(text.contains("# TYPE flame_runners gauge"))
+        }
+    }
+
+    @Test func readOnlyServerRefusesEveryMutatingRequest() async throws {
+        try await withAdminPool(PoolConfiguration(name: "ro", max: 1), readOnly: true) { _, harness in
+            let client = try await harness.client()
+            defer { client.close() }
+            #expect(client.server?.readOnly == true)
+            for request in [AdminRequest.scale(pool: "ro", min: 1, max: nil), .drainPool("ro"), .drainRunner("ro-1"), .kill(runner: "ro-1")] {
+                let error = await caught { try await client.request(request) }
+                #expect((error as? AdminClientError).map { "\($0)".contains("read-only") } == true)
+            }
+            guard case .snapshot = try await client.request(.snapshot) else { Issue.record("snapshot refused"); return }
+        }
+    }
+
+    @Test func aSlowClientLosesLinesNotThePools() async throws {
+        try await withAdminPool(PoolConfiguration(name: "slow", max: 1), clientBufferBytes: 8 * 1024) { pool, harness in
+            let raw = try RawConnection(path: harness.path)
+            var size = 4 * 1024  // shrink the kernel buffers so the server's own bound is reached
+            setsockopt(raw.fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+            raw.write("{\"type\":\"hello\",\"protocol\":1}\n{\"type\":\"subscribe\",\"intervalMs\":100,\"snapshots\":true}\n")
+            // Not reading for 2 s while snapshots pile up; calls stay fast.
+            let started = ContinuousClock.now
+            for i in 0..<200 { _ = try await pool.call(Echo(i)) }
+            try await Task.sleep(for: .seconds(2))
+            #expect(ContinuousClock.now - started < .seconds(10))
+            var sawDropped = false
+            for _ in 0..<500 {
+                guard let reply = await raw.reply() else { break }
+                if case .dropped(let count) = reply {
+                    #expect(count > 0)
+                    sawDropped = true
+                    break
+                }
+            }
+            #expect(sawDropped)
+        }
+    }
+
+    @Test func socketFileLifecycleAndDirectoryChecks() throws {
+        let directory = "/tmp/flame-admin-life-\(UUID().uuidString.prefix(8))"
+        try SocketLocation.prepareDirectory(directory)
+        defer { rmdir(directory) }
+        // A stale socket of a dead parent is removed at start.
+        let stale = directory + "/ghost-999999.sock"
+        #expect(FileManager.default.createFile(atPath: stale, contents: nil))
+        let server = AdminServer(.init(app: "life", path: directory + "/life-\(getpid()).sock"))
+        try server.start()
+        #expect(access(stale, F_OK) != 0)
+        var info = stat()
+        #expect(stat(server.path, &info) == 0 && info.st_mode & 0o777 == 0o600)
+        #expect(stat(directory, &info) == 0 && info.st_mode & 0o777 == 0o700)
+        server.stop()
+        #expect(access(server.path, F_OK) != 0)  // gone on clean stop
+
+        // A directory open to others is refused.
+        let open = "/tmp/flame-admin-open-\(UUID().uuidString.prefix(8))"
+        mkdir(open, 0o777)
+        chmod(open, 0o777)
+        defer { rmdir(open) }
+        #expect(throws: SocketLocation.DirectoryError.self) { try SocketLocation.prepareDirectory(open) }
+        #expect(throws: (any Error).self) { try AdminServer(.init(app: "x", path: open + "/x.sock")).start() }
+    }
+
+    @Test(.enabled(if: geteuid() == 0, "needs root to act as another user with setpriv"))
+    func clientsOfAnotherUidAreRefused() async throws {
+        try await withAdminPool(PoolConfiguration(name: "uid", max: 1)) { _, harness in
+            // Open the path to everyone so only SO_PEERCRED stands in the way.
+            chmod(harness.directory, 0o711)
+            chmod(harness.path, 0o666)
+            let result = try await flamectl(["status", "--socket", harness.path], asUser: 65534)
+            #expect(result.status == 1, "\(result)")
+            #expect(result.stderr.contains("connections from uid 65534 are refused"), "\(result.stderr)")
+            // The owner still gets in.
+            let owner = try await flamectl(["status", "--socket", harness.path])
+            #expect(owner.status == 0, "\(owner)")
+        }
+    }
+}
