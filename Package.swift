@@ -85,6 +85,15 @@ let package = Package(
             swiftSettings: strictSettings
         ),
 
+        // Admin socket measurements (make bench): snapshot cost with 100 runners, parent CPU
+        // with subscribed clients.
+        .executableTarget(
+            name: "flame-admin-bench",
+            dependencies: ["FLAME", "FLAMEAdmin", "FLAMEAdminClient", "FLAMEAdminProtocol"],
+            path: "Benchmarks/AdminBench",
+            swiftSettings: strictSettings
+        ),
+
         // Jobs used by the integration tests, linked by both the tests and the helper
         // runner executable so their mangled names resolve in both binaries.
         .target(name: "FLAMETestJobs", dependencies: ["FLAME"], swiftSettings: strictSettings),

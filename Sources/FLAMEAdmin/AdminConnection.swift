@@ -31,6 +31,11 @@ final class AdminConnection: Sendable {
     /// Queues `reply`; dropped (and counted) when the client's buffer is full.
     func send(_ reply: AdminReply, id: Int? = nil) {
         guard let line = try? AdminCodec.line(reply, id: id) else { return }
+        send(line: line)
+    }
+
+    /// Queues an encoded line (with its newline).
+    func send(line: [UInt8]) {
         let queued = output.withLock { output -> Bool in
             guard !output.closed else { return false }
             if output.pending.count + line.count > bufferLimit {

@@ -1,6 +1,6 @@
 import FLAME
 import CFLAMEShims
-import FLAMEAdminProtocol
+public import FLAMEAdminProtocol
 public import Logging
 public import ServiceLifecycle
 import Synchronization
@@ -155,6 +155,23 @@ public final class AdminServer: Service, Sendable {
             _ = line.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
         }
         close(fd)
+    }
+
+    /// The snapshot this server would send now.
+    public func snapshot() async -> Snapshot {
+        await SnapshotBuilder.snapshot(app: configuration.app, pid: getpid(), startedAt: startedAt)
+    }
+
+    private let cachedSnapshot = Mutex<(line: [UInt8], builtAt: ContinuousClock.Instant)?>(nil)
+
+    /// The encoded `snapshot` reply (no id), reused while younger than `maxAge`: subscribers
+    /// ticking at the same rate share one build and one encoding.
+    func snapshotLine(maxAge: Duration) async -> [UInt8] {
+        let now = ContinuousClock.now
+        if let cached = cachedSnapshot.withLock({ $0 }), now - cached.builtAt < maxAge { return cached.line }
+        guard let line = try? AdminCodec.line(AdminReply.snapshot(await snapshot())) else { return [] }
+        cachedSnapshot.withLock { $0 = (line, now) }
+        return line
     }
 
     /// Clients connected now.

@@ -120,7 +120,7 @@ final class AdminSession: Sendable {
 
     private func streamSnapshots(every interval: Duration, id: Int?) async {
         while !Task.isCancelled {
-            connection.send(.snapshot(await snapshot()), id: id)
+            connection.send(line: AdminCodec.adding(id: id, to: await server.snapshotLine(maxAge: interval / 2)))
             try? await Task.sleep(for: interval)
         }
     }

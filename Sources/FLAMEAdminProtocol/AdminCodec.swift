@@ -53,6 +53,13 @@ public enum AdminCodec {
         try line(AdminEnvelope(id: id, reply))
     }
 
+    /// `line` (an encoded reply without an id) with `id` added: lets one encoded snapshot
+    /// serve every subscriber, whatever id each chose.
+    public static func adding(id: Int?, to line: [UInt8]) -> [UInt8] {
+        guard let id, line.first == UInt8(ascii: "{") else { return line }
+        return Array("{\"id\":\(id),".utf8) + line.dropFirst()
+    }
+
     /// `value` as one line of JSON with sorted keys (no newline): the `--json` outputs.
     public static func json(_ value: some Encodable) throws -> String {
         let encoder = JSONEncoder()

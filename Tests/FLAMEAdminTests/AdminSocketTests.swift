@@ -242,3 +242,26 @@ import Testing
         }
     }
 }
+
+@Suite struct SnapshotSubscriptionTests {
+    @Test func subscribersSharingOneEncodedSnapshotEachGetTheirOwnID() async throws {
+        try await withAdminPool(PoolConfiguration(name: "subs", max: 1)) { _, harness in
+            let first = try await harness.client()
+            let second = try await harness.client()
+            defer {
+                first.close()
+                second.close()
+            }
+            for client in [first, second] {
+                var received = 0
+                for try await reply in client.stream(.subscribe(snapshots: true, intervalMilliseconds: 100, events: false)) {
+                    if case .snapshot(let snapshot) = reply, snapshot.pools.contains(where: { $0.name == "subs" }) { received += 1 }
+                    if received == 3 { break }
+                }
+                #expect(received == 3)
+            }
+            let line = AdminCodec.adding(id: 42, to: Array("{\"type\":\"ok\"}\n".utf8))
+            #expect(try AdminCodec.decode(AdminReply.self, from: line.dropLast()) == AdminEnvelope(id: 42, .ok(message: "")))
+        }
+    }
+}

@@ -1,0 +1,93 @@
+import FLAME
+import FLAMEAdmin
+import FLAMEAdminClient
+import FLAMEAdminProtocol
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// Admin socket costs (issue 4): snapshot build + encode with 100 runners, its size, and the
+// parent's CPU with 5 clients subscribed at 10 Hz. `flame-admin-bench client PATH` is one
+// such client (a separate process, so its CPU is not the parent's).
+
+try await FLAME.bootstrap()
+
+let arguments = CommandLine.arguments
+if arguments.count == 3, arguments[1] == "client" {
+    let client = try await AdminClient.connect(path: arguments[2], client: "bench")
+    var count = 0
+    for try await reply in client.stream(.subscribe(snapshots: true, intervalMilliseconds: 100, events: false)) {
+        if case .snapshot = reply { count += 1 }
+    }
+    exit(0)
+}
+
+func report(_ name: String, _ fields: [String: Double]) {
+    let body = fields.sorted { $0.key < $1.key }.map { "\"\($0.key)\": \((($0.value * 10).rounded()) / 10)" }.joined(separator: ", ")
+    print("{\"figure\": \"\(name)\", \(body)}")
+    fflush(nil)
+}
+
+func cpuSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+}
+
+func microseconds(_ d: Duration) -> Double {
+    Double(d.components.seconds) * 1e6 + Double(d.components.attoseconds) / 1e12
+}
+
+let runners = 100
+let pool = try await Pool(
+    PoolConfiguration(name: "bench", min: runners, max: runners, maxConcurrency: 4), backend: LocalProcessBackend(arguments: []))
+for i in 0..<400 { pool.cast(NoOp(value: i)) }
+try await Task.sleep(for: .seconds(2))  // heartbeats arrive, so every field is filled
+
+let path = "/tmp/flame-admin-bench-\(getpid())/bench.sock"
+let server = AdminServer(.init(app: "flame-admin-bench", path: path))
+try server.start()
+
+// Snapshot build + encode.
+var samples: [Double] = []
+var bytes = 0
+for _ in 0..<300 {
+    let start = ContinuousClock.now
+    let line = try AdminCodec.line(AdminReply.snapshot(await server.snapshot()))
+    samples.append(microseconds(ContinuousClock.now - start))
+    bytes = line.count
+}
+samples.sort()
+report("snapshot_100_runners", ["p50_us": samples[samples.count / 2], "p99_us": samples[samples.count * 99 / 100], "bytes": Double(bytes)])
+
+// Parent CPU, idle pools (heartbeats only), then with 5 clients at 10 Hz.
+let window: Duration = .seconds(10)
+var before = cpuSeconds()
+try await Task.sleep(for: window)
+let baseline = (cpuSeconds() - before) / 10 * 100
+
+var clients: [pid_t] = []
+for _ in 0..<5 {
+    var pid = pid_t()
+    let words: [String] = [CommandLine.arguments[0], "client", path]
+    let argv: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]
+    posix_spawn(&pid, "/proc/self/exe", nil, nil, argv, nil)
+    for pointer in argv { free(pointer) }
+    clients.append(pid)
+}
+try await Task.sleep(for: .seconds(2))
+before = cpuSeconds()
+try await Task.sleep(for: window)
+let withClients = (cpuSeconds() - before) / 10 * 100
+report("parent_cpu_percent", ["idle_100_runners": baseline, "with_5_clients_10hz": withClients, "clients_connected": Double(server.clientCount)])
+
+for pid in clients { kill(pid, SIGTERM) }
+for pid in clients { waitpid(pid, nil, 0) }
+server.stop()
+rmdir("/tmp/flame-admin-bench-\(getpid())")
+await pool.shutdown()
+
+struct NoOp: Job {
+    var value: Int
+    func run() async throws -> Int { value }
+}
