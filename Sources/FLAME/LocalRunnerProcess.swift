@@ -181,8 +181,10 @@ final class LocalRunnerProcess: RunnerLink {
             }
         }
 
+        // Without a pidfd (kernels before 5.3) the exit is found by polling waitpid.
+        let pollTimeout: Int32 = fds.pidfd < 0 ? 100 : -1
         while exitStatus == nil {
-            let ready = poll(&pollSet, nfds_t(pollSet.count), -1)
+            let ready = poll(&pollSet, nfds_t(pollSet.count), pollTimeout)
             if ready < 0 {
                 if errno == EINTR { continue }
                 break
@@ -209,7 +211,7 @@ final class LocalRunnerProcess: RunnerLink {
             }
             if pollSet[3].revents != 0 || fds.pidfd < 0 {
                 var status: Int32 = 0
-                let result = waitpid(pid!, &status, fds.pidfd < 0 ? 0 : WNOHANG)
+                let result = waitpid(pid!, &status, WNOHANG)
                 if result == pid { exitStatus = status }
             }
         }

@@ -159,9 +159,10 @@ public actor Pool {
 
     func checkout(deadline: ContinuousClock.Instant, isChild: Bool, pinnedTo runner: String?) async throws -> Placement {
         if let runner {
+            // The link first: a call registered in the machine must always be sent.
+            guard let link = links[runner] else { throw FLAMEError(.childExited, "runner \(runner) is gone") }
             let callID = try machine.checkoutPinned(runner: runner, deadline: deadline, now: .now)
             armTimer()
-            guard let link = links[runner] else { throw FLAMEError(.childExited, "runner \(runner) is gone") }
             return Placement(callID: callID, runnerID: runner, link: link)
         }
         let (waiter, actions) = machine.checkoutRequested(deadline: deadline, isChild: isChild, now: .now)

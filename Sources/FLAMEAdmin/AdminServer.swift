@@ -70,7 +70,15 @@ public final class AdminServer: Service, Sendable {
             for (index, byte) in pathBytes.enumerated() { raw[index] = byte }
             raw[pathBytes.count] = 0
         }
-        unlink(path)  // our own pid's name: a leftover can only be ours
+        if access(path, F_OK) == 0 {
+            // Someone listening there (a second parent given the same FLAME_ADMIN_SOCKET)
+            // keeps it; a dead socket is ours to replace.
+            guard !Self.isListening(at: address) else {
+                close(listener)
+                throw AdminServerError("admin socket \(path) is in use by another process")
+            }
+            unlink(path)
+        }
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
@@ -102,6 +110,16 @@ public final class AdminServer: Service, Sendable {
         try start()
         try? await gracefulShutdown()
         stop()
+    }
+
+    private static func isListening(at address: sockaddr_un) -> Bool {
+        let probe = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard probe >= 0 else { return false }
+        defer { close(probe) }
+        var address = address
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(probe, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        } == 0
     }
 
     private func removeStaleSockets(in directory: String) {

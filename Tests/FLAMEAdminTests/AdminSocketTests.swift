@@ -215,8 +215,25 @@ import Testing
         var info = stat()
         #expect(stat(server.path, &info) == 0 && info.st_mode & 0o777 == 0o600)
         #expect(stat(directory, &info) == 0 && info.st_mode & 0o777 == 0o700)
+        // A second server on the same path (a shared FLAME_ADMIN_SOCKET) does not steal it.
+        #expect(throws: (any Error).self) { try AdminServer(.init(app: "thief", path: server.path)).start() }
+        #expect(access(server.path, F_OK) == 0)
         server.stop()
         #expect(access(server.path, F_OK) != 0)  // gone on clean stop
+        // A dead socket file at the path is replaced.
+        let reborn = AdminServer(.init(app: "life", path: server.path))
+        let dead = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (index, byte) in server.path.utf8.enumerated() { raw[index] = byte }
+        }
+        _ = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(dead, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        close(dead)  // bound, never listened, closed: a stale socket file
+        try reborn.start()
+        reborn.stop()
 
         // A directory open to others is refused.
         let open = "/tmp/flame-admin-open-\(UUID().uuidString.prefix(8))"
