@@ -73,6 +73,9 @@ let package = Package(
             swiftSettings: strictSettings
         ),
 
+        // flame-top without ncurses: model, actions, update, view into a cell buffer, themes.
+        .target(name: "FlameTopCore", dependencies: ["FLAMEAdminProtocol"], swiftSettings: strictSettings),
+
         // The demo parent: two pools under steady load.
         .executableTarget(
             name: "flame-demo",
@@ -117,6 +120,7 @@ let package = Package(
             dependencies: ["FLAME", "FLAMETestJobs", "FLAMETestSupport", "flame-test-runner"],
             swiftSettings: strictSettings
         ),
+        .testTarget(name: "FlameTopCoreTests", dependencies: ["FlameTopCore", "FLAMEAdminProtocol"], swiftSettings: strictSettings),
         .testTarget(
             name: "FLAMEAdminTests",
             dependencies: [
