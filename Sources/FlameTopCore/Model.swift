@@ -1,0 +1,162 @@
+public import FLAMEAdminProtocol
+
+/// Everything flame-top shows, as a value. `update` changes it; `view` draws it.
+public struct Model: Sendable, Equatable {
+    public enum Connection: Sendable, Equatable {
+        case connecting
+        case connected
+        /// Lost: the last data stays on screen, greyed, while reconnecting.
+        case disconnected(reason: String, retryInSeconds: Double)
+    }
+
+    public enum Pane: Sendable, Equatable { case pools, runners, logs }
+
+    public enum Dialog: Sendable, Equatable {
+        case help
+        case scale(ScaleForm)
+        case confirm(Confirmation)
+    }
+
+    /// The scale form: prefilled with the pool's limits, validated before it is sent.
+    public struct ScaleForm: Sendable, Equatable {
+        public var pool: String
+        public var min: String
+        public var max: String
+        /// 0: min, 1: max.
+        public var field = 0
+        public var error: String?
+    }
+
+    /// A question before a drain or kill; `yes` is false until the operator chooses it.
+    public struct Confirmation: Sendable, Equatable {
+        public var title: String
+        public var request: AdminRequest
+        public var yes = false
+    }
+
+    public struct StatusMessage: Sendable, Equatable {
+        public var text: String
+        public var isError: Bool
+        /// Seconds (model clock) after which it disappears.
+        public var until: Double
+    }
+
+    /// The last minute of a pool's figures, one sample per snapshot.
+    public struct History: Sendable, Equatable {
+        public var queueDepth: [Int] = []
+        public var p99Us: [UInt64] = []
+        public var callsPerSecond: Double = 0
+        var lastCompleted: Int?
+        var lastTime: Double?
+    }
+
+    public enum RunnerSort: String, Sendable, CaseIterable {
+        case id, state, cpu, rss, inFlight, completed, failed
+    }
+
+    public var app = "?"
+    public var socketPath: String
+    public var snapshot: Snapshot?
+    public var connection = Connection.connecting
+    public var readOnly = false
+    public var interval: Double = 1.0
+    public var paused = false
+    public var focus = Pane.pools
+    public var selectedPool = 0
+    public var selectedRunner = 0
+    public var showLogs = false
+    public var logLines: [LogLine] = []
+    public var logDropped = 0
+    public var follow = true
+    /// Lines scrolled back from the newest when not following.
+    public var logScroll = 0
+    /// Fraction of the body given to the log pane.
+    public var logSplit = 0.4
+    public var filter = ""
+    public var editingFilter = false
+    public var runnerSort = RunnerSort.id
+    public var dialog: Dialog?
+    public var status: StatusMessage?
+    public var history: [String: History] = [:]
+    public var themeName = "default"
+    /// The model clock (seconds), advanced by ticks and snapshots.
+    public var now: Double = 0
+    /// Samples kept per sparkline.
+    public static let historyLength = 60
+
+    public init(socketPath: String, readOnly: Bool = false, interval: Double = 1.0) {
+        self.socketPath = socketPath
+        self.readOnly = readOnly
+        self.interval = interval
+    }
+
+    /// Pools after the filter, as shown.
+    public var visiblePools: [PoolSnapshot] {
+        let pools = snapshot?.pools ?? []
+        guard !filter.isEmpty else { return pools }
+        return pools.filter { $0.name.localizedStandardContains(filter) || $0.runners.contains { $0.id.localizedStandardContains(filter) } }
+    }
+
+    public var currentPool: PoolSnapshot? {
+        let pools = visiblePools
+        return pools.indices.contains(selectedPool) ? pools[selectedPool] : pools.first
+    }
+
+    /// The selected pool's runners in the chosen order.
+    public var visibleRunners: [RunnerSnapshot] {
+        let runners = currentPool?.runners ?? []
+        switch runnerSort {
+        case .id: return runners.sorted { $0.id.localizedStandardCompare($1.id) == .orderedAscending }
+        case .state: return runners.sorted { ($0.state, $0.id) < ($1.state, $1.id) }
+        case .cpu: return runners.sorted { $0.cpuPercent > $1.cpuPercent }
+        case .rss: return runners.sorted { $0.rssBytes > $1.rssBytes }
+        case .inFlight: return runners.sorted { $0.inFlight > $1.inFlight }
+        case .completed: return runners.sorted { $0.completed > $1.completed }
+        case .failed: return runners.sorted { $0.failed > $1.failed }
+        }
+    }
+
+    public var currentRunner: RunnerSnapshot? {
+        let runners = visibleRunners
+        return runners.indices.contains(selectedRunner) ? runners[selectedRunner] : nil
+    }
+}
+
+extension String {
+    /// Case-insensitive containment without Foundation.
+    func localizedStandardContains(_ other: String) -> Bool {
+        lowercased().contains(other.lowercased())
+    }
+
+    /// Orders "p-2" before "p-10".
+    func localizedStandardCompare(_ other: String) -> NaturalOrder {
+        let a = naturalKey, b = other.naturalKey
+        if a == b { return .orderedSame }
+        return a.lexicographicallyPrecedes(b) ? .orderedAscending : .orderedDescending
+    }
+
+    private var naturalKey: [NaturalPart] {
+        var parts: [NaturalPart] = []
+        var digits = ""
+        var letters = ""
+        for character in self {
+            if character.isNumber {
+                if !letters.isEmpty { parts.append(.text(letters)); letters = "" }
+                digits.append(character)
+            } else {
+                if !digits.isEmpty { parts.append(.number(Int(digits) ?? 0)); digits = "" }
+                letters.append(character)
+            }
+        }
+        if !letters.isEmpty { parts.append(.text(letters)) }
+        if !digits.isEmpty { parts.append(.number(Int(digits) ?? 0)) }
+        return parts
+    }
+}
+
+enum NaturalOrder { case orderedAscending, orderedSame, orderedDescending }
+
+enum NaturalPart: Comparable {
+    case number(Int)
+    case text(String)
+}
