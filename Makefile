@@ -27,9 +27,16 @@ test: ## the whole test suite (unit, integration with real runner processes, a r
 	$(SWIFT) build $(RELEASE_FLAGS) --product flame-test-runner
 	$(SWIFT) test
 
-demo: ## run flame-demo: two pools under load, a status line a second (Ctrl-C stops it)
+demo: ## start flame-demo under load and open flame-top on it; quitting flame-top stops the demo
 	$(SWIFT) build --product flame-demo
-	$$($(SWIFT) build --show-bin-path)/flame-demo
+	$(SWIFT) build --product flame-top
+	@bin=$$($(SWIFT) build --show-bin-path); log=$$(mktemp /tmp/flame-demo.XXXXXX); \
+	"$$bin/flame-demo" > "$$log" 2>&1 & demo=$$!; \
+	trap 'kill $$demo 2>/dev/null; wait $$demo 2>/dev/null; rm -f "$$log"' EXIT INT TERM; \
+	for i in $$(seq 100); do grep -q '^admin socket: ' "$$log" && break; sleep 0.1; done; \
+	socket=$$(sed -n 's/^admin socket: //p' "$$log"); \
+	if [ -z "$$socket" ]; then cat "$$log"; exit 1; fi; \
+	"$$bin/flame-top" --socket "$$socket"
 
 release: ## release build
 	$(SWIFT) build $(RELEASE_FLAGS)

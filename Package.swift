@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "FLAMEWire", targets: ["FLAMEWire"]),
         .executable(name: "flame-demo", targets: ["flame-demo"]),
         .executable(name: "flamectl", targets: ["flamectl"]),
+        .executable(name: "flame-top", targets: ["flame-top"]),
         .library(name: "FLAMEAdmin", targets: ["FLAMEAdmin"]),
         .library(name: "FLAMEAdminClient", targets: ["FLAMEAdminClient"]),
     ],
@@ -76,6 +77,19 @@ let package = Package(
         // flame-top without ncurses: model, actions, update, view into a cell buffer, themes.
         .target(name: "FlameTopCore", dependencies: ["FLAMEAdminProtocol"], swiftSettings: strictSettings),
 
+        // ncursesw, for the flame-top executable only.
+        .systemLibrary(name: "CNcurses", pkgConfig: "ncursesw", providers: [.apt(["libncurses-dev"])]),
+
+        // flame-top: the terminal shell around FlameTopCore.
+        .executableTarget(
+            name: "flame-top",
+            dependencies: [
+                "FlameTopCore", "FLAMEAdminClient", "FLAMEAdminProtocol", "CNcurses",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSettings
+        ),
+
         // The demo parent: two pools under steady load.
         .executableTarget(
             name: "flame-demo",
@@ -120,7 +134,9 @@ let package = Package(
             dependencies: ["FLAME", "FLAMETestJobs", "FLAMETestSupport", "flame-test-runner"],
             swiftSettings: strictSettings
         ),
-        .testTarget(name: "FlameTopCoreTests", dependencies: ["FlameTopCore", "FLAMEAdminProtocol"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "FlameTopCoreTests", dependencies: ["FlameTopCore", "FLAMEAdminProtocol"], exclude: ["Goldens"],
+            swiftSettings: strictSettings),
         .testTarget(
             name: "FLAMEAdminTests",
             dependencies: [

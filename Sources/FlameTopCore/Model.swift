@@ -39,6 +39,12 @@ public struct Model: Sendable, Equatable {
         public var isError: Bool
         /// Seconds (model clock) after which it disappears.
         public var until: Double
+
+        public init(text: String, isError: Bool, until: Double) {
+            self.text = text
+            self.isError = isError
+            self.until = until
+        }
     }
 
     /// The last minute of a pool's figures, one sample per snapshot.

@@ -21,7 +21,7 @@ struct Thumbnail: Job {
             }
         }
         if imageID % 50 == 7 { throw ThumbnailError.corruptImage(id: imageID) }
-        if imageID % 25 == 0 { print("thumbnail \(imageID): \(width)x\(width) done, checksum \(hash % 10_000)") }
+        if imageID % 10 == 1 { print("thumbnail \(imageID): \(width)x\(width) done, checksum \(hash % 10_000)") }
         return Int(buffer[pixels / 2])
     }
 }

@@ -1,0 +1,43 @@
+#ifndef FLAME_CNCURSES_SHIM_H
+#define FLAME_CNCURSES_SHIM_H
+
+// SwiftPM drops pkg-config's -D flags, and without these the wide-character API is not
+// declared (SWIFT-FINDINGS.md).
+#define NCURSES_WIDECHAR 1
+#ifndef _XOPEN_SOURCE_EXTENDED
+#define _XOPEN_SOURCE_EXTENDED 1
+#endif
+#include <locale.h>
+#include <langinfo.h>
+#include <ncursesw/curses.h>
+
+// Globals and macros Swift 6 cannot read or import, as functions.
+static inline WINDOW *flame_stdscr(void) { return stdscr; }
+static inline int flame_lines(void) { return LINES; }
+static inline int flame_cols(void) { return COLS; }
+static inline int flame_colors(void) { return COLORS; }
+static inline int flame_color_pairs(void) { return COLOR_PAIRS; }
+static inline attr_t flame_a_bold(void) { return A_BOLD; }
+static inline attr_t flame_a_dim(void) { return A_DIM; }
+static inline attr_t flame_a_reverse(void) { return A_REVERSE; }
+static inline attr_t flame_a_underline(void) { return A_UNDERLINE; }
+static inline int flame_key_resize(void) { return KEY_RESIZE; }
+static inline int flame_key_mouse(void) { return KEY_MOUSE; }
+
+/// Sets the locale from the environment and says whether it is UTF-8.
+static inline int flame_setlocale_utf8(void) {
+    setlocale(LC_ALL, "");
+    const char *codeset = nl_langinfo(CODESET);
+    return codeset && (codeset[0] == 'U' || codeset[0] == 'u') && (codeset[1] == 'T' || codeset[1] == 't');
+}
+
+/// Draws one character (a UTF-8 string of one grapheme) with attributes and a colour pair.
+static inline void flame_put(int y, int x, const char *utf8, attr_t attributes, short pair) {
+    wchar_t wide[8] = {0};
+    mbstowcs(wide, utf8, 7);
+    cchar_t cell;
+    setcchar(&cell, wide, attributes, pair, NULL);
+    mvadd_wch(y, x, &cell);
+}
+
+#endif

@@ -1,0 +1,114 @@
+import CNcurses
+#if canImport(Glibc)
+import Glibc
+#endif
+import FlameTopCore
+
+/// The only code that talks to ncurses: setup and restore, colour pairs per theme role,
+/// drawing the cells that changed, and reading keys.
+final class Terminal {
+    private(set) var unicode = false
+    private var depth = ColorDepth.monochrome
+    private var styles: [Role: (attributes: attr_t, pair: Int16)] = [:]
+    private var previous: CellBuffer?
+
+    var width: Int { Int(flame_cols()) }
+    var height: Int { Int(flame_lines()) }
+
+    func start() {
+        unicode = flame_setlocale_utf8() != 0
+        _ = initscr()
+        _ = cbreak()
+        _ = noecho()
+        _ = keypad(flame_stdscr(), true)
+        _ = curs_set(0)
+        set_escdelay(25)
+        timeout(50)
+        if has_colors(), getenv("NO_COLOR") == nil {
+            _ = start_color()
+            _ = use_default_colors()
+            depth = flame_colors() >= 256 ? .indexed256 : .ansi16
+        }
+    }
+
+    func stop() {
+        _ = endwin()
+    }
+
+    /// Colour pairs and attributes for every role of `theme`, degraded to this terminal.
+    func apply(_ theme: Theme) {
+        let degraded = theme.degraded(to: depth)
+        for (index, role) in Role.allCases.enumerated() {
+            let style = degraded.style(role)
+            var attributes: attr_t = 0
+            if style.attributes.contains(.bold) { attributes |= flame_a_bold() }
+            if style.attributes.contains(.dim) { attributes |= flame_a_dim() }
+            if style.attributes.contains(.reverse) { attributes |= flame_a_reverse() }
+            if style.attributes.contains(.underline) { attributes |= flame_a_underline() }
+            var pair: Int16 = 0
+            if depth != .monochrome {
+                pair = Int16(index + 1)
+                let (fg, fgBold) = number(style.foreground)
+                let (bg, _) = number(style.background)
+                _ = init_pair(pair, fg, bg)
+                if fgBold { attributes |= flame_a_bold() }
+            }
+            styles[role] = (attributes, pair)
+        }
+        previous = nil
+    }
+
+    /// A colour's number for init_pair; on 8-colour terminals bright colours become bold.
+    private func number(_ color: ThemeColor) -> (Int16, Bool) {
+        switch color {
+        case .terminalDefault: return (-1, false)
+        case .ansi(let index):
+            if flame_colors() < 16, index >= 8 { return (Int16(index - 8), true) }
+            return (Int16(index), false)
+        case .indexed(let index): return (Int16(index), false)
+        case .rgb: return number(color.degraded(to: .indexed256))
+        }
+    }
+
+    /// Draws what changed since the last frame (everything after a resize or theme change).
+    func draw(_ screen: CellBuffer) {
+        if previous?.width != screen.width || previous?.height != screen.height { _ = clear() }
+        for change in screen.changes(since: previous) {
+            let style = styles[change.cell.role] ?? (0, 0)
+            String(change.cell.character).withCString { flame_put(Int32(change.y), Int32(change.x), $0, style.attributes, style.pair) }
+        }
+        _ = refresh()
+        previous = screen
+    }
+
+    /// Forgets the last frame, so the next draw repaints everything.
+    func invalidate() { previous = nil }
+
+    enum Input: Equatable {
+        case key(Key)
+        case resize
+    }
+
+    /// The next key, or nil after 50 ms without one.
+    func read() -> Input? {
+        let code = getch()
+        switch code {
+        case ERR: return nil
+        case flame_key_resize(): return .resize
+        case KEY_UP: return .key(.up)
+        case KEY_DOWN: return .key(.down)
+        case KEY_LEFT: return .key(.left)
+        case KEY_RIGHT: return .key(.right)
+        case KEY_PPAGE: return .key(.pageUp)
+        case KEY_NPAGE: return .key(.pageDown)
+        case KEY_HOME: return .key(.home)
+        case KEY_END: return .key(.end)
+        case KEY_BACKSPACE, 127, 8: return .key(.backspace)
+        case KEY_ENTER, 10, 13: return .key(.enter)
+        case 9: return .key(.tab)
+        case 27: return .key(.escape)
+        case 32...126: return .key(.character(Character(Unicode.Scalar(UInt8(code)))))
+        default: return nil
+        }
+    }
+}
