@@ -138,6 +138,8 @@ let package = Package(
             name: "FlameTopCoreTests", dependencies: ["FlameTopCore", "FLAMEAdminProtocol"], exclude: ["Goldens"],
             swiftSettings: strictSettings),
         .testTarget(
+            name: "FlameTopTests", dependencies: ["FLAMETestSupport", "flame-top", "flame-demo"], swiftSettings: strictSettings),
+        .testTarget(
             name: "FLAMEAdminTests",
             dependencies: [
                 "FLAME", "FLAMEAdmin", "FLAMEAdminClient", "FLAMEAdminProtocol", "FLAMETestJobs", "FLAMETestSupport",

@@ -1,0 +1,88 @@
+import FLAMETestSupport
+import Foundation
+import Testing
+
+/// flame-top, the real binary, in tmux against a real flame-demo.
+@Suite(.serialized) struct FlameTopEndToEndTests {
+    let flameTop = TestRunner.sibling("flame-top")
+
+    @Test func attachNavigateScaleKillResizeReconnectAndQuit() async throws {
+        let demo = DemoParent()
+        try await demo.start()
+        let tmux = Tmux()
+        do {
+            try await scenario(demo: demo, tmux: tmux)
+        } catch {
+            Issue.record("the scenario failed: \(error)")
+        }
+        await tmux.kill()
+        await demo.stop()
+    }
+
+    private func scenario(demo: DemoParent, tmux: Tmux) async throws {
+        try await tmux.start("\(flameTop) --socket \(demo.socket) --interval 500ms")
+        try await tmux.waitFor("thumbnails")
+        try await tmux.waitFor("reports")
+        try await tmux.waitFor("live")
+
+        // Scale thumbnails to min 3 through the form and see real runners appear.
+        try await tmux.keys("s")
+        try await tmux.waitFor("scale thumbnails")
+        try await tmux.keys("BSpace", "3", "Enter")
+        try await tmux.waitFor("scaled to min 3")
+        try await tmux.keys("Enter")  // into the runners pane
+        try await tmux.waitFor("thumbnails-3")
+
+        // Kill asks first; the default answer is No.
+        try await tmux.keys("K")
+        try await tmux.waitFor("(SIGKILL)? Its calls fail.")
+        try await tmux.keys("Enter")
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(!(try await tmux.screen()).contains("killed"))
+        try await tmux.keys("K")
+        try await tmux.waitFor("(SIGKILL)?")
+        try await tmux.keys("Right", "Enter")
+        try await tmux.waitFor("killed")
+
+        // Logs in a split pane.
+        try await tmux.keys("l")
+        try await tmux.waitFor("LOG thumbnails-")
+
+        // Many resizes: it keeps drawing.
+        for (width, height) in [(80, 24), (60, 15), (200, 60), (20, 6), (100, 30), (120, 40)] {
+            try await tmux.resize(width: width, height: height)
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        try await tmux.waitFor("flame-top flame-demo")
+
+        // The parent dies: a banner, the last data greyed; it comes back: live again.
+        try await demo.kill9()
+        try await tmux.waitFor("disconnected")
+        try await demo.start()
+        try await tmux.waitFor("live", within: .seconds(20))
+
+        // Quit: the process exits 0 and the terminal is restored (the shell sees EXITED=0).
+        try await tmux.keys("q")
+        let after = try await tmux.waitFor("EXITED=0")
+        #expect(!after.contains("POOL"))
+    }
+
+    @Test func badThemeFailsFastNamingFileAndLine() async throws {
+        let path = "/tmp/flame-top-bad-\(UUID().uuidString.prefix(8)).theme"
+        try "text = default\nqueue = not-a-colour\n".write(toFile: path, atomically: true, encoding: .utf8)
+        defer { unlink(path) }
+        let result = try await onDedicatedThread { () -> (Int32, String) in
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: TestRunner.sibling("flame-top"))
+            process.arguments = ["--theme", path, "--once", "--json", "--socket", "/nonexistent.sock"]
+            let err = Pipe()
+            process.standardError = err
+            try process.run()
+            let data = err.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        }
+        #expect(result.0 == 1)
+        #expect(result.1.contains("\(path):2:"), "\(result.1)")
+    }
+}

@@ -1,0 +1,123 @@
+import FLAMETestSupport
+import Foundation
+import Testing
+
+/// A tmux server of its own (its own socket), running one command in a window of a given size.
+struct Tmux {
+    let socket = "flame-top-test-\(UUID().uuidString.prefix(8))"
+    let session = "ft"
+
+    /// Runs a tmux command and returns its output. Spawned and reaped by hand: the first
+    /// command forks the tmux server, which inherits whatever Foundation's `Process` uses to
+    /// notice the exit, and `waitUntilExit` then never returns.
+    @discardableResult
+    func run(_ arguments: [String], detached: Bool = false) async throws -> String {
+        let socket = self.socket
+        return try await onDedicatedThread {
+            let output = "/tmp/\(socket)-\(UUID().uuidString.prefix(8)).out"
+            defer { unlink(output) }
+            var actions = posix_spawn_file_actions_t()
+            posix_spawn_file_actions_init(&actions)
+            defer { posix_spawn_file_actions_destroy(&actions) }
+            posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+            posix_spawn_file_actions_adddup2(&actions, 1, 2)
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+            let words = ["tmux", "-L", socket] + arguments
+            let argv: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]
+            defer { for pointer in argv { free(pointer) } }
+            var pid = pid_t()
+            let result = posix_spawnp(&pid, "tmux", &actions, nil, argv, environ)
+            guard result == 0 else { throw POSIXError(POSIXErrorCode(rawValue: result) ?? .EIO) }
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            return detached ? "" : ((try? String(contentsOfFile: output, encoding: .utf8)) ?? "")
+        }
+    }
+
+    func start(_ command: String, width: Int = 120, height: Int = 40) async throws {
+        try await run(
+            ["new-session", "-d", "-s", session, "-x", "\(width)", "-y", "\(height)", "env LANG=C.UTF-8 TERM=screen-256color \(command); echo EXITED=$?; sleep 30"],
+            detached: true)
+    }
+
+    func keys(_ keys: String...) async throws {
+        try await run(["send-keys", "-t", session] + keys)
+    }
+
+    func screen() async throws -> String {
+        try await run(["capture-pane", "-p", "-t", session])
+    }
+
+    /// Waits until the screen contains `text`; returns the screen.
+    @discardableResult
+    func waitFor(_ text: String, within timeout: Duration = .seconds(15), sourceLocation: SourceLocation = #_sourceLocation) async throws -> String {
+        let deadline = ContinuousClock.now + timeout
+        var last = ""
+        while ContinuousClock.now < deadline {
+            last = try await screen()
+            if last.contains(text) { return last }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        Issue.record("screen never showed \(text):\n\(last)", sourceLocation: sourceLocation)
+        return last
+    }
+
+    func resize(width: Int, height: Int) async throws {
+        try await run(["resize-window", "-t", session, "-x", "\(width)", "-y", "\(height)"])
+    }
+
+    /// Ends the pane's processes (the shell waits in `sleep` after flame-top) and the server.
+    func kill() async {
+        let panes = (try? await run(["list-panes", "-a", "-F", "#{pane_pid}"])) ?? ""
+        for pid in panes.split(separator: "\n").compactMap({ Int32($0) }) {
+            Foundation.kill(-pid, SIGKILL)  // the pane's process group
+            Foundation.kill(pid, SIGKILL)
+        }
+        _ = try? await run(["kill-server"])
+    }
+}
+
+/// A flame-demo process serving its admin socket on a fixed path, so a restart reuses it.
+final class DemoParent: @unchecked Sendable {
+    // @unchecked: `process` is only touched by the test that owns this object, sequentially.
+    let directory: String
+    var socket: String { directory + "/demo.sock" }
+    private var process: Process?
+
+    init() {
+        directory = "/tmp/flame-top-e2e-\(UUID().uuidString.prefix(8))"
+        mkdir(directory, 0o700)
+    }
+
+    func start() async throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: TestRunner.sibling("flame-demo"))
+        process.arguments = ["--rate", "20"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["FLAME_ADMIN_SOCKET"] = socket
+        process.environment = environment
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        self.process = process
+        let path = socket
+        _ = await eventually { access(path, F_OK) == 0 }
+    }
+
+    func kill9() async throws {
+        guard let process else { return }
+        Foundation.kill(process.processIdentifier, SIGKILL)
+        try await onDedicatedThread { process.waitUntilExit() }
+        self.process = nil
+    }
+
+    func stop() async {
+        if let process {
+            process.interrupt()
+            _ = try? await onDedicatedThread { process.waitUntilExit() }
+        }
+        process = nil
+        unlink(socket)
+        rmdir(directory)
+    }
+}
