@@ -4,7 +4,7 @@ PREFIX ?= /usr/local
 RELEASE_FLAGS := -c release
 APT_PACKAGES := libncurses-dev tmux
 
-.PHONY: help deps build test demo bench release clean
+.PHONY: help deps build test demo bench release install clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -43,6 +43,21 @@ release: ## release build
 
 bench: ## first measurements: round trip, throughput, cold boot, RSS, beside a C floor
 	./Benchmarks/run
+
+install: ## install flame-top, flamectl, the themes and shell completions under PREFIX (default /usr/local)
+	$(SWIFT) build $(RELEASE_FLAGS) --product flame-top
+	$(SWIFT) build $(RELEASE_FLAGS) --product flamectl
+	@bin=$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path); root="$(DESTDIR)$(PREFIX)"; \
+	install -d "$$root/bin" "$$root/share/flame-top/themes" "$$root/share/bash-completion/completions" \
+		"$$root/share/zsh/site-functions" "$$root/share/fish/vendor_completions.d"; \
+	install -m 755 "$$bin/flame-top" "$$bin/flamectl" "$$root/bin/"; \
+	install -m 644 themes/*.theme "$$root/share/flame-top/themes/"; \
+	for tool in flame-top flamectl; do \
+		"$$bin/$$tool" --generate-completion-script bash > "$$root/share/bash-completion/completions/$$tool"; \
+		"$$bin/$$tool" --generate-completion-script zsh > "$$root/share/zsh/site-functions/_$$tool"; \
+		"$$bin/$$tool" --generate-completion-script fish > "$$root/share/fish/vendor_completions.d/$$tool.fish"; \
+	done; \
+	echo "installed flame-top, flamectl, $$(ls themes/*.theme | wc -l) themes and completions under $$root"
 
 clean: ## remove build products
 	rm -rf .build Benchmarks/results
