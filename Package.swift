@@ -106,7 +106,7 @@ let package = Package(
         // with subscribed clients.
         .executableTarget(
             name: "flame-admin-bench",
-            dependencies: ["FLAME", "FLAMEAdmin", "FLAMEAdminClient", "FLAMEAdminProtocol"],
+            dependencies: ["FLAME", "FLAMEAdmin", "FLAMEAdminClient", "FLAMEAdminProtocol", "FlameTopCore"],
             path: "Benchmarks/AdminBench",
             swiftSettings: strictSettings
         ),

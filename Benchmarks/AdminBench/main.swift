@@ -2,6 +2,8 @@ import FLAME
 import FLAMEAdmin
 import FLAMEAdminClient
 import FLAMEAdminProtocol
+import FlameTopCore
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -91,6 +93,65 @@ report("parent_cpu_percent", ["idle_100_runners": baseline, "with_5_clients_10hz
 
 for pid in clients { kill(pid, SIGTERM) }
 for pid in clients { waitpid(pid, nil, 0) }
+
+// flame-top: render time per frame (view + diff, 120×40, 100 runners), in process.
+var model = Model(socketPath: path)
+let liveSnapshot = await server.snapshot()
+for step in 0..<60 { _ = update(&model, .snapshot(liveSnapshot, at: Double(step))) }
+_ = update(&model, .key(.enter))
+var frames: [Double] = []
+var previous: CellBuffer?
+for frame in 0..<1000 {
+    _ = update(&model, .tick(at: 60 + Double(frame) / 10))
+    let start = ContinuousClock.now
+    let screen = view(model, width: 120, height: 40)
+    _ = screen.changes(since: previous)
+    frames.append(microseconds(ContinuousClock.now - start))
+    previous = screen
+}
+frames.sort()
+report("flametop_frame", ["p50_us": frames[frames.count / 2], "p99_us": frames[frames.count * 99 / 100]])
+
+// flame-top itself, in tmux at 120×40, attached at 10 Hz for 60 s: its CPU.
+let flameTop = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("flame-top").path
+func tmux(_ words: [String]) -> Int32 {
+    var pid = pid_t()
+    let argv: [UnsafeMutablePointer<CChar>?] = (["tmux", "-L", "flame-bench-\(getpid())"] + words).map { strdup($0) } + [nil]
+    defer { for pointer in argv { free(pointer) } }
+    guard posix_spawnp(&pid, "tmux", nil, nil, argv, environ) == 0 else { return -1 }
+    var status: Int32 = 0
+    waitpid(pid, &status, 0)
+    return status
+}
+func processCPUSeconds(_ pid: pid_t) -> Double? {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return nil }
+    let fields = stat[stat.index(close, offsetBy: 2)...].split(separator: " ")
+    guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+    return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+}
+if access(flameTop, X_OK) == 0,
+    tmux(["new-session", "-d", "-x", "120", "-y", "40", "exec env LANG=C.UTF-8 TERM=screen-256color \(flameTop) --socket \(path) --interval 100ms"]) == 0
+{
+    try await Task.sleep(for: .seconds(3))
+    var pidOfTop: pid_t?
+    if let dir = opendir("/proc") {
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+            guard let pid = Int32(name), let cmd = try? String(contentsOfFile: "/proc/\(name)/cmdline", encoding: .utf8) else { continue }
+            if cmd.hasPrefix(flameTop), cmd.contains(path) { pidOfTop = pid }
+        }
+        closedir(dir)
+    }
+    if let pidOfTop, let start = processCPUSeconds(pidOfTop) {
+        let seconds = 60.0
+        try await Task.sleep(for: .seconds(seconds))
+        let end = processCPUSeconds(pidOfTop) ?? start
+        report("flametop_cpu", ["percent_10hz_100_runners": (end - start) / seconds * 100, "seconds": seconds])
+    }
+    _ = tmux(["kill-server"])
+} else {
+    print("{\"figure\": \"flametop_cpu\", \"skipped\": 1}")
+}
 server.stop()
 rmdir("/tmp/flame-admin-bench-\(getpid())")
 await pool.shutdown()
