@@ -89,6 +89,15 @@ public struct CellBuffer: Sendable, Equatable {
         guard y >= 0, y < height else { return x }
         let end = min(width, x + (limit ?? width))
         var column = x
+        // Most text is ASCII: one byte, one column, no grapheme breaking.
+        if text.utf8.allSatisfy({ $0 < 0x80 }) {
+            for byte in text.utf8 {
+                guard column < end else { break }
+                if column >= 0 { self[column, y] = Cell(character: Character(Unicode.Scalar(byte)), role: role) }
+                column += 1
+            }
+            return column
+        }
         for character in text {
             guard column < end else { break }
             if column >= 0 { self[column, y] = Cell(character: character, role: role) }

@@ -134,11 +134,30 @@ extension String {
         lowercased().contains(other.lowercased())
     }
 
-    /// Orders "p-2" before "p-10".
+    /// Orders "p-2" before "p-10". Runner ids are `pool-N`: compared by prefix, then by the
+    /// number after the last dash, without walking graphemes (it runs for every frame).
     func localizedStandardCompare(_ other: String) -> NaturalOrder {
+        if let (prefix, number) = dashNumber, let (otherPrefix, otherNumber) = other.dashNumber {
+            if !prefix.elementsEqual(otherPrefix) {
+                return prefix.lexicographicallyPrecedes(otherPrefix) ? .orderedAscending : .orderedDescending
+            }
+            if number != otherNumber { return number < otherNumber ? .orderedAscending : .orderedDescending }
+            return .orderedSame
+        }
         let a = naturalKey, b = other.naturalKey
         if a == b { return .orderedSame }
         return a.lexicographicallyPrecedes(b) ? .orderedAscending : .orderedDescending
+    }
+
+    private var dashNumber: (Substring.UTF8View, Int)? {
+        let bytes = utf8
+        guard let dash = bytes.lastIndex(of: UInt8(ascii: "-")) else { return nil }
+        var number = 0
+        for byte in bytes[bytes.index(after: dash)...] {
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9"), number < Int.max / 10 else { return nil }
+            number = number * 10 + Int(byte - UInt8(ascii: "0"))
+        }
+        return (self[..<dash].utf8, number)
     }
 
     private var naturalKey: [NaturalPart] {

@@ -188,7 +188,12 @@ struct Dashboard {
                         }
                     }
                 }
-                if model != before { dirty = true }
+                // A tick only moves the clock; it changes the screen only when a status expires.
+                if case .tick = action {
+                    if model.status != before.status { dirty = true }
+                } else if model != before {
+                    dirty = true
+                }
             }
             if dirty {
                 terminal.draw(view(model, width: terminal.width, height: terminal.height, unicode: terminal.unicode))
