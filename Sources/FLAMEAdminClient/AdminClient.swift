@@ -15,6 +15,15 @@ public enum AdminClientError: Error, CustomStringConvertible, Equatable {
     /// Several parents run and none was chosen (exit 2).
     case ambiguous(String)
 
+    /// The exit code the admin tools use for this error: 1 refused, 2 usage, 3 cannot connect.
+    public var exitCode: Int32 {
+        switch self {
+        case .refused: 1
+        case .ambiguous: 2
+        case .cannotConnect, .disconnected: 3
+        }
+    }
+
     public var description: String {
         switch self {
         case .cannotConnect(let path, let reason): "cannot connect to \(path): \(reason)"

@@ -1,32 +1,11 @@
+import FLAMEAdminProtocol
+
 /// Number and glyph formatting shared by the views.
 enum Format {
-    static func micros(_ value: UInt64, unicode: Bool) -> String {
-        switch value {
-        case 0: "-"
-        case ..<1_000: "\(value)\(unicode ? "µs" : "us")"
-        case ..<1_000_000: oneDecimal(Double(value) / 1_000) + "ms"
-        default: oneDecimal(Double(value) / 1_000_000) + "s"
-        }
-    }
-
-    static func bytes(_ value: UInt64) -> String {
-        if value >= 1 << 30 { return oneDecimal(Double(value) / Double(1 << 30)) + "G" }
-        if value >= 1 << 20 { return oneDecimal(Double(value) / Double(1 << 20)) + "M" }
-        return "\(value / 1024)K"
-    }
-
-    static func duration(_ seconds: Double) -> String {
-        let total = Int(seconds)
-        if total < 60 { return "\(total)s" }
-        if total < 3600 { return "\(total / 60)m\(total % 60 < 10 ? "0" : "")\(total % 60)s" }
-        if total < 86400 { return "\(total / 3600)h\(total % 3600 / 60 < 10 ? "0" : "")\(total % 3600 / 60)m" }
-        return "\(total / 86400)d\(total % 86400 / 3600)h"
-    }
-
-    static func oneDecimal(_ value: Double) -> String {
-        let tenths = Int((value * 10).rounded())
-        return "\(tenths / 10).\(abs(tenths % 10))"
-    }
+    static func micros(_ value: UInt64, unicode: Bool) -> String { Units.micros(value, ascii: !unicode) }
+    static func bytes(_ value: UInt64) -> String { Units.bytes(value) }
+    static func duration(_ seconds: Double) -> String { Units.duration(seconds) }
+    static func oneDecimal(_ value: Double) -> String { Units.oneDecimal(value) }
 
     /// The last `width` samples as a sparkline scaled to their own maximum.
     static func sparkline(_ samples: [Double], width: Int, unicode: Bool) -> String {

@@ -28,12 +28,8 @@ extension Renderer {
             let busy = pool.runners.filter { $0.state == "busy" }.count
             let idle = pool.runners.filter { $0.state == "idle" }.count
             let booting = pool.pendingBoots
-            var x = 0
-            func cell(_ text: String, _ column: Int, _ role: Role) {
-                let (_, w, right) = columns[column]
-                x = screen.put(Format.padded(text, w, right: right), x: x, y: y, role: stale ? .dim : role)
-                x = screen.put(" ", x: x, y: y, role: .text)
-            }
+            var row = RowWriter(columns: columns, y: y, stale: stale)
+            func cell(_ text: String, _ column: Int, _ role: Role) { row.cell(text, column, role, on: &screen) }
             cell(pool.name, 0, .text)
             cell("\(pool.runners.count) \(busy)/\(idle)/\(booting)", 1, busy > 0 ? .runnerBusy : .runnerIdle)
             cell("\(pool.min)/\(pool.max)", 2, .text)
@@ -48,6 +44,7 @@ extension Renderer {
             cell(Format.micros(pool.latency.p99Us, unicode: unicode), next, .text)
             cell("\(pool.calls.failed + pool.calls.timedOut)", next + 1, pool.calls.failed + pool.calls.timedOut > 0 ? .failure : .text)
             if wide {
+                var x = row.x
                 x = screen.put("  " + Format.sparkline(history.queueDepth.map(Double.init), width: spark, unicode: unicode), x: x, y: y, role: .sparkQueue)
                 x = screen.put(" ", x: x, y: y, role: .text)
                 screen.put("  " + Format.sparkline(history.p99Us.map(Double.init), width: spark, unicode: unicode), x: x, y: y, role: .sparkP99)
@@ -86,12 +83,8 @@ extension Renderer {
         let first = max(0, model.selectedRunner - rows + 1)
         var y = top + 2
         for (index, runner) in runners.enumerated().dropFirst(first).prefix(rows) {
-            var x = 0
-            func cell(_ text: String, _ column: Int, _ role: Role) {
-                let (_, w, right) = columns[column]
-                x = screen.put(Format.padded(text, w, right: right), x: x, y: y, role: stale ? .dim : role)
-                x = screen.put(" ", x: x, y: y, role: .text)
-            }
+            var row = RowWriter(columns: columns, y: y, stale: stale)
+            func cell(_ text: String, _ column: Int, _ role: Role) { row.cell(text, column, role, on: &screen) }
             cell(runner.id, 0, .text)
             cell(runner.state, 1, Self.role(ofState: runner.state))
             cell(runner.pid.map(String.init) ?? "-", 2, .text)
@@ -133,5 +126,26 @@ extension Renderer {
             let role: Role = line.stream == "stderr" ? (line.level == "error" || line.level == "critical" ? .failure : .dim) : .text
             screen.put(line.line, x: 0, y: top + 1 + offset, role: role)
         }
+    }
+}
+
+/// Writes one table row cell by cell: padded to the column, a space after each.
+struct RowWriter {
+    let columns: [(String, Int, Bool)]
+    let y: Int
+    /// Data from a lost connection is drawn dim.
+    let stale: Bool
+    var x = 0
+
+    init(columns: [(String, Int, Bool)], y: Int, stale: Bool) {
+        self.columns = columns
+        self.y = y
+        self.stale = stale
+    }
+
+    mutating func cell(_ text: String, _ column: Int, _ role: Role, on screen: inout CellBuffer) {
+        let (_, width, right) = columns[column]
+        x = screen.put(Format.padded(text, width, right: right), x: x, y: y, role: stale ? .dim : role)
+        x = screen.put(" ", x: x, y: y, role: .text)
     }
 }

@@ -72,16 +72,6 @@ struct FlameTop: AsyncParsableCommand {
     }
 }
 
-extension AdminClientError {
-    var exitCode: Int32 {
-        switch self {
-        case .refused: 1
-        case .ambiguous: 2
-        case .cannotConnect, .disconnected: 3
-        }
-    }
-}
-
 /// Where themes are found, in order.
 struct ThemeCatalog {
     let directories: [String]

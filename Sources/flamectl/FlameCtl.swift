@@ -40,16 +40,6 @@ struct FlameCtl: AsyncParsableCommand {
     }
 }
 
-extension AdminClientError {
-    var exitCode: Int32 {
-        switch self {
-        case .refused: 1
-        case .ambiguous: 2
-        case .cannotConnect, .disconnected: 3
-        }
-    }
-}
-
 /// Options every command that talks to a parent takes.
 struct Connection: ParsableArguments {
     @Option(help: "The admin socket (default: the only running parent, or FLAME_ADMIN_SOCKET).")

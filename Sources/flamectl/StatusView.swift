@@ -57,32 +57,14 @@ enum StatusView {
         return out
     }
 
-    static func micros(_ value: UInt64) -> String {
-        switch value {
-        case 0: "-"
-        case ..<1_000: "\(value)µs"
-        case ..<1_000_000: String(format1: Double(value) / 1_000) + "ms"
-        default: String(format1: Double(value) / 1_000_000) + "s"
-        }
-    }
-
-    static func bytes(_ value: UInt64) -> String {
-        value >= 1 << 30 ? String(format1: Double(value) / Double(1 << 30)) + "G"
-            : value >= 1 << 20 ? String(format1: Double(value) / Double(1 << 20)) + "M" : "\(value / 1024)K"
-    }
-
-    static func duration(_ seconds: Double) -> String {
-        let total = Int(seconds)
-        if total < 60 { return String(format1: seconds) + "s" }
-        if total < 3600 { return "\(total / 60)m\(total % 60)s" }
-        return "\(total / 3600)h\(total % 3600 / 60)m"
-    }
+    static func micros(_ value: UInt64) -> String { Units.micros(value) }
+    static func bytes(_ value: UInt64) -> String { Units.bytes(value) }
+    static func duration(_ seconds: Double) -> String { seconds < 60 ? Units.oneDecimal(seconds) + "s" : Units.duration(seconds) }
 }
 
 extension String {
     /// One decimal place.
     init(format1 value: Double) {
-        let tenths = Int((value * 10).rounded())
-        self = "\(tenths / 10).\(abs(tenths % 10))"
+        self = Units.oneDecimal(value)
     }
 }
