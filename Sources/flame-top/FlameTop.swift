@@ -31,6 +31,20 @@ struct FlameTop: AsyncParsableCommand {
         if once && !json { throw ValidationError("--once prints JSON: add --json") }
     }
 
+    /// Several parents run and none was named: list them and read a choice (on a terminal).
+    static func pickParent() -> String? {
+        let parents = SocketLocation.parents().filter(\.isAlive)
+        print("Several flame parents are running:")
+        for (index, parent) in parents.enumerated() {
+            print("  \(index + 1)) \(parent.app)  pid \(parent.pid)  \(parent.path)")
+        }
+        print("Attach to which one? [1-\(parents.count)] ", terminator: "")
+        guard let line = readLine(), let choice = Int(line.trimmingCharacters(in: .whitespaces)),
+            parents.indices.contains(choice - 1)
+        else { return nil }
+        return parents[choice - 1].path
+    }
+
     static func seconds(_ text: String) -> Double? {
         if text.hasSuffix("ms") { return Double(text.dropLast(2)).map { $0 / 1000 } }
         if text.hasSuffix("s") { return Double(text.dropLast()) }
@@ -51,6 +65,12 @@ struct FlameTop: AsyncParsableCommand {
         let path: String
         do {
             path = try AdminClient.resolveSocket(socket)
+        } catch .ambiguous(let message) where !once && isatty(0) != 0 && isatty(1) != 0 {
+            guard let picked = Self.pickParent() else {
+                FileHandle.standardError.write(Data("flame-top: \(message)\n".utf8))
+                throw ExitCode(2)
+            }
+            path = picked
         } catch {
             FileHandle.standardError.write(Data("flame-top: \(error)\n".utf8))
             throw ExitCode(error.exitCode)

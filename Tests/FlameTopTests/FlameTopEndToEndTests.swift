@@ -44,6 +44,12 @@ import Testing
         try await tmux.keys("Right", "Enter")
         try await tmux.waitFor("killed")
 
+        // Drain asks too; y confirms.
+        try await tmux.keys("d")
+        try await tmux.waitFor("Drain runner thumbnails-")
+        try await tmux.keys("y")
+        try await tmux.waitFor("draining")
+
         // Logs in a split pane.
         try await tmux.keys("l")
         try await tmux.waitFor("LOG thumbnails-")
