@@ -33,6 +33,14 @@ import Testing
         try await tmux.keys("Enter")  // into the runners pane
         try await tmux.waitFor("thumbnails-3")
 
+        // Drain asks first; y confirms. Then let the drained runner leave the list, so the
+        // kill below picks a runner that still exists.
+        try await tmux.keys("d")
+        try await tmux.waitFor("Drain runner thumbnails-")
+        try await tmux.keys("y")
+        try await tmux.waitFor("draining")
+        try await Task.sleep(for: .seconds(2))
+
         // Kill asks first; the default answer is No.
         try await tmux.keys("K")
         try await tmux.waitFor("(SIGKILL)? Its calls fail.")
@@ -43,12 +51,6 @@ import Testing
         try await tmux.waitFor("(SIGKILL)?")
         try await tmux.keys("Right", "Enter")
         try await tmux.waitFor("killed")
-
-        // Drain asks too; y confirms.
-        try await tmux.keys("d")
-        try await tmux.waitFor("Drain runner thumbnails-")
-        try await tmux.keys("y")
-        try await tmux.waitFor("draining")
 
         // Logs in a split pane.
         try await tmux.keys("l")
