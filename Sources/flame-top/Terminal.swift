@@ -18,7 +18,9 @@ final class Terminal {
     func start() {
         unicode = flame_setlocale_utf8() != 0
         _ = initscr()
-        _ = cbreak()
+        // raw, not cbreak: Ctrl-C arrives as a key (and quits through the normal path, which
+        // restores the terminal) instead of killing the process mid-screen.
+        _ = raw()
         _ = noecho()
         _ = keypad(flame_stdscr(), true)
         _ = curs_set(0)
@@ -106,6 +108,7 @@ final class Terminal {
         case KEY_BACKSPACE, 127, 8: return .key(.backspace)
         case KEY_ENTER, 10, 13: return .key(.enter)
         case 9: return .key(.tab)
+        case 3: return .key(.character("q"))  // Ctrl-C
         case 27: return .key(.escape)
         case 32...126: return .key(.character(Character(Unicode.Scalar(UInt8(code)))))
         default: return nil

@@ -75,6 +75,20 @@ import Testing
         #expect(!after.contains("POOL"))
     }
 
+    @Test func withoutAParentItShowsTheBannerAndCtrlCQuitsCleanly() async throws {
+        let tmux = Tmux()
+        do {
+            try await tmux.start("\(flameTop) --socket /tmp/flame-top-no-parent-\(getpid()).sock", width: 80, height: 24)
+            try await tmux.waitFor("disconnected: cannot connect to /tmp/flame-top-no-parent-")
+            try await tmux.keys("C-c")
+            let after = try await tmux.waitFor("EXITED=0")
+            #expect(!after.contains("disconnected"))
+        } catch {
+            Issue.record("\(error)")
+        }
+        await tmux.kill()
+    }
+
     @Test func badThemeFailsFastNamingFileAndLine() async throws {
         let path = "/tmp/flame-top-bad-\(UUID().uuidString.prefix(8)).theme"
         try "text = default\nqueue = not-a-colour\n".write(toFile: path, atomically: true, encoding: .utf8)
