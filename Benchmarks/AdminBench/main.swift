@@ -148,6 +148,7 @@ if access(flameTop, X_OK) == 0,
         let end = processCPUSeconds(pidOfTop) ?? start
         report("flametop_cpu", ["percent_10hz_100_runners": (end - start) / seconds * 100, "seconds": seconds])
     }
+    if let pidOfTop { kill(pidOfTop, SIGTERM) }
     _ = tmux(["kill-server"])
 } else {
     print("{\"figure\": \"flametop_cpu\", \"skipped\": 1}")

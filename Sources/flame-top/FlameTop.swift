@@ -3,6 +3,11 @@ import FLAMEAdminClient
 import FLAMEAdminProtocol
 import FlameTopCore
 import Foundation
+import Synchronization
+
+/// Set by SIGTERM/SIGHUP (an atomic store is async-signal-safe); the UI loop, which wakes
+/// every 50 ms, then quits through the normal path that restores the terminal.
+let terminationRequested = Atomic<Bool>(false)
 
 /// `flame-top`: a live dashboard of a running flame-swift parent.
 @main
@@ -155,6 +160,8 @@ struct Dashboard {
     }
 
     private func loop(inbox: Inbox, link: Link) {
+        signal(SIGTERM) { _ in terminationRequested.store(true, ordering: .relaxed) }
+        signal(SIGHUP) { _ in terminationRequested.store(true, ordering: .relaxed) }
         let terminal = Terminal()
         terminal.start()
         defer { terminal.stop() }
@@ -164,7 +171,7 @@ struct Dashboard {
         model.themeName = theme.name
         var lastTick = 0.0
         var dirty = true
-        while true {
+        while !terminationRequested.load(ordering: .relaxed) {
             var actions = inbox.take()
             switch terminal.read() {
             case .key(let key)?: actions.append(.key(key))

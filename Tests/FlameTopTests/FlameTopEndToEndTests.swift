@@ -89,6 +89,20 @@ import Testing
         await tmux.kill()
     }
 
+    @Test func sigtermQuitsCleanly() async throws {
+        let tmux = Tmux()
+        do {
+            try await tmux.start("\(flameTop) --socket /tmp/flame-top-no-parent-\(getpid()).sock", width: 80, height: 24)
+            try await tmux.waitFor("disconnected")
+            let pid = try #require(processes(named: flameTop, with: "flame-top-no-parent-\(getpid())").first)
+            kill(pid, SIGTERM)
+            try await tmux.waitFor("EXITED=0")
+        } catch {
+            Issue.record("\(error)")
+        }
+        await tmux.kill()
+    }
+
     @Test func badThemeFailsFastNamingFileAndLine() async throws {
         let path = "/tmp/flame-top-bad-\(UUID().uuidString.prefix(8)).theme"
         try "text = default\nqueue = not-a-colour\n".write(toFile: path, atomically: true, encoding: .utf8)
@@ -106,5 +120,17 @@ import Testing
         }
         #expect(result.0 == 1)
         #expect(result.1.contains("\(path):2:"), "\(result.1)")
+    }
+}
+
+/// Pids of processes running `executable` whose command line contains `text`.
+func processes(named executable: String, with text: String) -> [pid_t] {
+    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+    return entries.compactMap { entry in
+        guard let pid = pid_t(entry),
+            let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline")
+        else { return nil }
+        let words = data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+        return words.first == executable && words.contains(where: { $0.contains(text) }) ? pid : nil
     }
 }
