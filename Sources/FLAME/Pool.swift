@@ -139,11 +139,12 @@ public actor Pool {
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 calls.insert(id, continuation)
-                if Task.isCancelled {
-                    // Cancelled before anything was sent: nothing to cancel on the runner.
-                    if calls.fail(id, with: CancellationError()) {
-                        Task { await self.callEnded(id, succeeded: false) }
-                    }
+                // Cancelled before anything was sent, and the entry is still ours: nothing to
+                // cancel on the runner. If the cancellation handler took the entry first, it
+                // has asked the pool to cancel the call on the runner, so the request must go
+                // out (else the runner would be killed for a call it never received).
+                if Task.isCancelled, calls.fail(id, with: CancellationError()) {
+                    Task { await self.callEnded(id, succeeded: false) }
                     return
                 }
                 placement.link.send(message)
