@@ -24,6 +24,22 @@ static inline attr_t flame_a_underline(void) { return A_UNDERLINE; }
 static inline int flame_key_resize(void) { return KEY_RESIZE; }
 static inline int flame_key_mouse(void) { return KEY_MOUSE; }
 
+/// Reports button-1 clicks as KEY_MOUSE (no drag or motion events).
+static inline void flame_enable_mouse(void) {
+    mousemask(BUTTON1_CLICKED | BUTTON1_PRESSED, NULL);
+    mouseinterval(0);
+}
+
+/// After KEY_MOUSE: the cell of a button-1 click or press; 0 when it was something else.
+static inline int flame_read_click(int *x, int *y) {
+    MEVENT event;
+    if (getmouse(&event) != OK) return 0;
+    if (!(event.bstate & (BUTTON1_CLICKED | BUTTON1_PRESSED))) return 0;
+    *x = event.x;
+    *y = event.y;
+    return 1;
+}
+
 /// Sets the locale from the environment and says whether it is UTF-8.
 static inline int flame_setlocale_utf8(void) {
     setlocale(LC_ALL, "");

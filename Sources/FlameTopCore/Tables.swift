@@ -1,8 +1,9 @@
 import FLAMEAdminProtocol
 
 extension Renderer {
-    /// The pools table; returns the row after it.
-    mutating func drawPools(_ pools: [PoolSnapshot], at top: Int, maxRows: Int) -> Int {
+    /// The pools table, where `layout` puts it.
+    mutating func drawPools(_ pools: [PoolSnapshot], layout: Layout) {
+        let top = layout.poolHeaderY
         let wide = width >= 110
         let spark = wide ? max(10, (width - 100) / 2) : 0
         // Narrow terminals drop P95 and the sparklines and tighten every column.
@@ -21,8 +22,7 @@ extension Renderer {
         screen.fill(x: 0, y: top, width: width, height: 1, role: .header)
         screen.put(header, x: 0, y: top, role: .header)
         var y = top + 1
-        let first = max(0, model.selectedPool - maxRows + 1)
-        for (index, pool) in pools.enumerated().dropFirst(first).prefix(maxRows) {
+        for (index, pool) in pools.enumerated().dropFirst(layout.firstPool).prefix(layout.poolRows) {
             let selected = index == model.selectedPool
             let history = model.history[pool.name] ?? Model.History()
             let busy = pool.runners.filter { $0.state == "busy" }.count
@@ -52,11 +52,10 @@ extension Renderer {
             if selected && model.focus == .pools { screen.paint(x: 0, y: y, width: width, role: .selection) }
             y += 1
         }
-        return y
     }
 
     /// The selected pool's runners between rows `top` and `bottom`.
-    mutating func drawRunners(_ pool: PoolSnapshot, from top: Int, to bottom: Int) {
+    mutating func drawRunners(_ pool: PoolSnapshot, from top: Int, to bottom: Int, firstRow first: Int) {
         let title = "RUNNERS of \(pool.name)  (sorted by \(model.runnerSort.rawValue), < > to change)"
         screen.put(title, x: 0, y: top, role: model.focus == .runners ? .title : .dim)
         let wide = width >= 110
@@ -80,7 +79,6 @@ extension Renderer {
             screen.put("no runners (min \(pool.min)); calls boot them on demand", x: 2, y: top + 2, role: .dim)
             return
         }
-        let first = max(0, model.selectedRunner - rows + 1)
         var y = top + 2
         for (index, runner) in runners.enumerated().dropFirst(first).prefix(rows) {
             var row = RowWriter(columns: columns, y: y, stale: stale)

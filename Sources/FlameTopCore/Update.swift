@@ -9,6 +9,8 @@ public enum Key: Sendable, Equatable {
 /// Everything that happens to flame-top: input, data, time.
 public enum Action: Sendable, Equatable {
     case key(Key)
+    /// A mouse click at a cell of a screen of the given size: selects the pool or runner there.
+    case click(x: Int, y: Int, width: Int, height: Int)
     case connected(ServerHello)
     case snapshot(Snapshot, at: Double)
     case disconnected(reason: String, retryInSeconds: Double, at: Double)
@@ -39,7 +41,7 @@ public struct KeyBinding: Sendable, Equatable {
 /// The key registry that drives both handling (see `update`) and the help screen and footer.
 public enum KeyMap {
     public static let all: [KeyBinding] = [
-        KeyBinding(keys: "↑/↓ j/k", help: "move the selection", footer: nil),
+        KeyBinding(keys: "↑/↓ j/k", help: "move the selection (or click a row)", footer: nil),
         KeyBinding(keys: "Tab", help: "next pane (pools, runners, logs)", footer: "pane"),
         KeyBinding(keys: "Enter", help: "open the selected pool's runners", footer: nil),
         KeyBinding(keys: "Esc", help: "back, close a dialog", footer: nil),
@@ -97,6 +99,23 @@ public func update(_ model: inout Model, _ action: Action) -> [Effect] {
         return []
     case .key(let key):
         return handle(key, in: &model)
+    case .click(_, let y, let width, let height):
+        guard model.dialog == nil else { return [] }
+        let layout = Layout(model: model, width: width, height: height)
+        if let pool = layout.pool(atRow: y) {
+            if pool != model.selectedPool { model.selectedRunner = 0 }
+            model.selectedPool = pool
+            model.focus = .pools
+        } else if let runner = layout.runner(atRow: y), runner < model.visibleRunners.count {
+            let before = model.currentRunner?.id
+            model.selectedRunner = runner
+            model.focus = .runners
+            if model.showLogs, let id = model.currentRunner?.id, id != before {
+                model.logLines = []
+                return [.tailLogs(runner: id)]
+            }
+        }
+        return []
     }
 }
 

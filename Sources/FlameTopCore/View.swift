@@ -24,7 +24,7 @@ struct Renderer {
 
     mutating func draw() {
         drawHeader()
-        var top = 2
+        let top = 2
         if case .disconnected(let reason, let retry) = model.connection {
             let text = " disconnected: \(reason) — reconnecting in \(Format.oneDecimal(retry))s "
             screen.fill(x: 0, y: 1, width: width, height: 1, role: .banner)
@@ -39,18 +39,16 @@ struct Renderer {
             drawDialog()
             return
         }
-        let pools = model.visiblePools
+        let layout = Layout(model: model, width: width, height: height)
         if snapshot.pools.isEmpty {
             screen.put("this parent has no pools yet", x: 2, y: top + 1, role: .dim)
         } else {
-            top = drawPools(pools, at: top, maxRows: max(3, (bottom - top) / 3))
+            drawPools(model.visiblePools, layout: layout)
         }
-        let logRows = model.showLogs ? max(3, Int(Double(bottom - top) * model.logSplit)) : 0
-        let runnersBottom = bottom - logRows
-        if top + 1 < runnersBottom, let pool = model.currentPool {
-            drawRunners(pool, from: top + 1, to: runnersBottom)
+        if let runnersTop = layout.runnersTop, let pool = model.currentPool {
+            drawRunners(pool, from: runnersTop, to: layout.runnersBottom, firstRow: layout.firstRunner)
         }
-        if model.showLogs { drawLogs(from: runnersBottom, to: bottom) }
+        if model.showLogs { drawLogs(from: layout.runnersBottom, to: bottom) }
         drawStatus()
         drawFooter()
         drawDialog()

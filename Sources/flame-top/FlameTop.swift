@@ -175,6 +175,7 @@ struct Dashboard {
             var actions = inbox.take()
             switch terminal.read() {
             case .key(let key)?: actions.append(.key(key))
+            case .click(let x, let y)?: actions.append(.click(x: x, y: y, width: terminal.width, height: terminal.height))
             case .resize?:
                 terminal.invalidate()
                 dirty = true

@@ -25,6 +25,7 @@ final class Terminal {
         _ = keypad(flame_stdscr(), true)
         _ = curs_set(0)
         set_escdelay(25)
+        flame_enable_mouse()
         timeout(50)
         if has_colors(), getenv("NO_COLOR") == nil {
             _ = start_color()
@@ -88,6 +89,7 @@ final class Terminal {
 
     enum Input: Equatable {
         case key(Key)
+        case click(x: Int, y: Int)
         case resize
     }
 
@@ -97,6 +99,10 @@ final class Terminal {
         switch code {
         case ERR: return nil
         case flame_key_resize(): return .resize
+        case flame_key_mouse():
+            var x: Int32 = 0
+            var y: Int32 = 0
+            return flame_read_click(&x, &y) != 0 ? .click(x: Int(x), y: Int(y)) : nil
         case KEY_UP: return .key(.up)
         case KEY_DOWN: return .key(.down)
         case KEY_LEFT: return .key(.left)

@@ -90,3 +90,26 @@ import Testing
         #expect(model.history["thumbnails"]?.queueDepth.count == 20)
     }
 }
+
+@Suite struct ClickTests {
+    @Test func clickingARowSelectsItsPoolOrRunner() {
+        var model = fixtureModel()
+        let screen = view(model, width: 120, height: 40)
+        let lines = screen.plainText.split(separator: "\n", omittingEmptySubsequences: false)
+        let reportsRow = lines.firstIndex { $0.hasPrefix("reports ") }!
+        _ = update(&model, .click(x: 3, y: reportsRow, width: 120, height: 40))
+        #expect(model.currentPool?.name == "reports" && model.focus == .pools)
+
+        _ = update(&model, .key(.up))  // back to thumbnails
+        let runnerScreen = view(model, width: 120, height: 40).plainText.split(separator: "\n", omittingEmptySubsequences: false)
+        let drainingRow = runnerScreen.firstIndex { $0.hasPrefix("thumbnails-10 ") }!
+        _ = update(&model, .click(x: 5, y: drainingRow, width: 120, height: 40))
+        #expect(model.currentRunner?.id == "thumbnails-10" && model.focus == .runners)
+
+        // Header, blank rows and rows past the last runner select nothing.
+        let before = model
+        _ = update(&model, .click(x: 5, y: 0, width: 120, height: 40))
+        _ = update(&model, .click(x: 5, y: 35, width: 120, height: 40))
+        #expect(model == before)
+    }
+}

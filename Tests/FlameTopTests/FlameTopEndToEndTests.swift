@@ -25,6 +25,12 @@ import Testing
         try await tmux.waitFor("reports")
         try await tmux.waitFor("live")
 
+        // A click on a pool's row selects it (rows: header 2, thumbnails 3, reports 4).
+        try await tmux.click(x: 3, y: 4)
+        try await tmux.waitFor("RUNNERS of reports")
+        try await tmux.click(x: 3, y: 3)
+        try await tmux.waitFor("RUNNERS of thumbnails")
+
         // Scale thumbnails to min 3 through the form and see real runners appear.
         try await tmux.keys("s")
         try await tmux.waitFor("scale thumbnails")

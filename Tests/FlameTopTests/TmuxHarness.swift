@@ -44,6 +44,14 @@ struct Tmux {
         try await run(["send-keys", "-t", session] + keys)
     }
 
+    /// A left click at a cell, as an xterm (X10) mouse press and release.
+    func click(x: Int, y: Int) async throws {
+        func encoded(_ value: Int) -> Character { Character(Unicode.Scalar(UInt8(32 + 1 + value))) }
+        let cell = "\(encoded(x))\(encoded(y))"
+        try await run(["send-keys", "-t", session, "-l", "\u{1b}[M \(cell)"])
+        try await run(["send-keys", "-t", session, "-l", "\u{1b}[M#\(cell)"])
+    }
+
     func screen() async throws -> String {
         try await run(["capture-pane", "-p", "-t", session])
     }
