@@ -10,7 +10,7 @@ extension PoolStateMachine {
                 .invalidConfiguration,
                 "pool \(limits.name): need 0 ≤ min ≤ max and max ≥ 1, got min \(newLimits.min), max \(newLimits.max)")
         }
-        setLimits(newLimits)
+        limits = newLimits
         var actions: [Action] = []
         var surplus = activeRunnerCount - newLimits.max
         if surplus > 0 {
@@ -39,11 +39,9 @@ extension PoolStateMachine {
             throw FLAMEError(.childExited, "runner \(id) is no longer running")
         }
         let callID = allocateCallID()
-        insertCall(callID, Call(runner: id, deadline: deadline, killAt: nil, isChild: false))
-        updateRunner(id) {
-            $0.inFlight += 1
-            $0.idleSince = nil
-        }
+        calls[callID] = Call(runner: id, deadline: deadline, killAt: nil, isChild: false)
+        runners[id]?.inFlight += 1
+        runners[id]?.idleSince = nil
         noteDeadline(deadline)
         return callID
     }
@@ -77,10 +75,10 @@ extension PoolStateMachine {
 
     /// The pool shuts down: waiters fail, runners drain and exit; booting ones are aborted.
     mutating func shutdown(now: Instant) -> [Action] {
-        setLifecycle(.shuttingDown)
+        lifecycle = .shuttingDown
         var actions: [Action] = []
         failAllWaiters(FLAMEError(.poolShutDown, "pool \(limits.name) is shutting down"), into: &actions)
-        clearBootRetry()
+        bootRetryAt = nil
         for id in runnerOrder {
             guard let runner = runners[id] else { continue }
             if case .booting = runner.phase {
@@ -97,7 +95,7 @@ extension PoolStateMachine {
         guard let runner = runners[id] else { return }
         switch runner.phase {
         case .ready:
-            updateRunner(id) { $0.phase = .draining }
+            runners[id]?.phase = .draining
             settle(id, now: now, into: &actions)
         case .draining:
             settle(id, now: now, into: &actions)

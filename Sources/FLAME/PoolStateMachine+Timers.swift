@@ -9,12 +9,12 @@ extension PoolStateMachine {
         expireRunners(now: now, into: &actions)
         expireCalls(now: now, into: &actions)
         expireWaiters(now: now, into: &actions)
-        if let retryAt = pendingBootRetry, retryAt <= now {
-            clearBootRetry()
+        if let retryAt = bootRetryAt, retryAt <= now {
+            bootRetryAt = nil
             replenish(now: now, into: &actions)
         }
         serveWaiters(now: now, into: &actions)
-        setNextTimer(computeNextTimer())
+        nextTimer = computeNextTimer()
         return actions
     }
 
@@ -23,16 +23,14 @@ extension PoolStateMachine {
             if let deadline = call.deadline, deadline <= now {
                 // The caller gets its timeout now; the runner is asked to cancel and gets
                 // `shutdownTimeout` to comply.
-                countTimeout()
+                callsTimedOut += 1
                 let killAt = now.advanced(by: limits.shutdownTimeout)
-                updateCall(id) {
-                    $0.deadline = nil
-                    $0.killAt = killAt
-                }
+                calls[id]?.deadline = nil
+                calls[id]?.killAt = killAt
                 actions.append(.failCall(id, FLAMEError(.timeout, "call timed out on runner \(call.runner)")))
                 actions.append(.cancelCall(id, call.runner))
             } else if let killAt = call.killAt, killAt <= now {
-                removeCall(id)
+                calls[id] = nil
                 kill(
                     call.runner,
                     reason: FLAMEError(
@@ -62,7 +60,7 @@ extension PoolStateMachine {
                 else { continue }
                 if limits.hasIdleCheck {
                     let call = allocateCallID()
-                    updateRunner(id) { $0.idleCheck = call }
+                    runners[id]?.idleCheck = call
                     actions.append(.runIdleCheck(id, call))
                 } else {
                     stop(id, now: now, into: &actions)
@@ -97,7 +95,7 @@ extension PoolStateMachine {
             default: break
             }
         }
-        consider(pendingBootRetry)
+        consider(bootRetryAt)
         return next
     }
 }

@@ -113,27 +113,30 @@ struct PoolStateMachine<Instant: InstantProtocol>: Sendable where Instant.Durati
         }
     }
 
-    private(set) var limits: Limits
-    private(set) var lifecycle = Lifecycle.running
+    // State. Changed only by the machine's own events (this file and its extensions, which
+    // is why it is not private); the Pool actor reads it for snapshots.
+    var limits: Limits
+    var lifecycle = Lifecycle.running
     /// Every runner, in boot order (placement ties go to the oldest).
-    private(set) var runnerOrder: [RunnerID] = []
-    private(set) var runners: [RunnerID: Runner] = [:]
-    private(set) var calls: [CallID: Call] = [:]
-    private var waiters = Deque<Waiter>()
-    private var liveWaiters = Set<WaiterID>()
-    private var bootRetryAt: Instant?
-    private(set) var lastBootError: FLAMEError?
-    private var nextRunnerNumber = 1
-    private var nextCallID: CallID = 1
-    private var nextWaiterID: WaiterID = 1
+    var runnerOrder: [RunnerID] = []
+    var runners: [RunnerID: Runner] = [:]
+    var calls: [CallID: Call] = [:]
+    var waiters = Deque<Waiter>()
+    var liveWaiters = Set<WaiterID>()
+    /// Set after a failed boot: no boot before this (FLAME's 1 s debounce).
+    var bootRetryAt: Instant?
+    var lastBootError: FLAMEError?
+    var nextRunnerNumber = 1
+    var nextCallID: CallID = 1
+    var nextWaiterID: WaiterID = 1
     /// The earliest moment `tick` may have something to do. May be early (then tick finds
     /// nothing), never late.
-    private(set) var nextTimer: Instant?
+    var nextTimer: Instant?
 
     // Pool counters for snapshots.
-    private(set) var callsCompleted = 0
-    private(set) var callsFailed = 0
-    private(set) var callsTimedOut = 0
+    var callsCompleted = 0
+    var callsFailed = 0
+    var callsTimedOut = 0
 
     init(limits: Limits) {
         self.limits = limits
@@ -355,155 +358,5 @@ struct PoolStateMachine<Instant: InstantProtocol>: Sendable where Instant.Durati
             place(waiter, on: runner, now: now, into: &actions)
         }
         replenish(now: now, into: &actions)
-    }
-
-    // MARK: - Helpers shared by the extensions
-
-    mutating func boot(now: Instant, into actions: inout [Action]) {
-        let id = "\(limits.name)-\(nextRunnerNumber)"
-        nextRunnerNumber += 1
-        let deadline = now.advanced(by: limits.bootTimeout)
-        runners[id] = Runner(id: id, phase: .booting(deadline: deadline))
-        runnerOrder.append(id)
-        noteDeadline(deadline)
-        actions.append(.growStarted(growth(id)))
-        actions.append(.bootRunner(id))
-    }
-
-    /// Boots runners while there is unmet demand or fewer than `min`, unless a failed boot's
-    /// retry is pending.
-    mutating func replenish(now: Instant, into actions: inout [Action]) {
-        guard lifecycle == .running, bootRetryAt == nil else { return }
-        while activeRunnerCount < limits.max, activeRunnerCount < limits.min || hasUnmetDemand {
-            boot(now: now, into: &actions)
-        }
-    }
-
-    var hasUnmetDemand: Bool {
-        liveWaiters.count > pendingBoots * limits.maxConcurrency && activeRunnerCount < limits.max
-    }
-
-    mutating func scheduleBootRetry(now: Instant) {
-        let at = now.advanced(by: Self.bootRetryDebounce)
-        bootRetryAt = at
-        noteDeadline(at)
-    }
-
-    var pendingBootRetry: Instant? { bootRetryAt }
-
-    mutating func clearBootRetry() { bootRetryAt = nil }
-
-    /// After a runner's work changed: a draining runner with no calls left is stopped; a
-    /// ready one with nothing at all starts its idle period.
-    mutating func settle(_ id: RunnerID, now: Instant, into actions: inout [Action]) {
-        guard let runner = runners[id] else { return }
-        switch runner.phase {
-        case .draining where runner.callsInFlight == 0:
-            stop(id, now: now, into: &actions)
-        case .ready where runner.isIdle && runner.idleSince == nil:
-            runners[id]?.idleSince = now
-            noteIdleDeadline(for: id, since: now)
-        default:
-            break
-        }
-    }
-
-    mutating func stop(_ id: RunnerID, now: Instant, into actions: inout [Action]) {
-        guard var runner = runners[id] else { return }
-        if case .exiting = runner.phase { return }
-        let killAt = now.advanced(by: limits.shutdownTimeout)
-        runner.phase = .exiting(killAt: killAt)
-        runners[id] = runner
-        noteDeadline(killAt)
-        actions.append(.stopRunner(id))
-    }
-
-    mutating func kill(_ id: RunnerID, reason: FLAMEError, into actions: inout [Action]) {
-        guard var runner = runners[id] else { return }
-        runner.phase = .exiting(killAt: nil)
-        runner.killReason = runner.killReason ?? reason
-        runners[id] = runner
-        actions.append(.killRunner(id))
-    }
-
-    mutating func remove(_ id: RunnerID) {
-        runners[id] = nil
-        runnerOrder.removeAll { $0 == id }
-    }
-
-    mutating func failAllWaiters(_ error: FLAMEError, into actions: inout [Action]) {
-        for waiter in waiters where liveWaiters.contains(waiter.id) {
-            actions.append(.failWaiter(waiter.id, error))
-        }
-        waiters.removeAll()
-        liveWaiters.removeAll()
-    }
-
-    /// The idle delay that applies now: beyond `min`, `idleShutdownAfter`; at or below it,
-    /// `minIdleShutdownAfter` (nil: never).
-    func idleShutdownDelay() -> Duration? {
-        let ready = runners.values.count(where: { $0.phase == .ready })
-        return ready > limits.min ? limits.idleShutdownAfter : limits.minIdleShutdownAfter
-    }
-
-    mutating func noteIdleDeadline(for id: RunnerID, since: Instant) {
-        // Whichever delay applies when the timer fires, the shorter one bounds it.
-        let delays = [limits.idleShutdownAfter, limits.minIdleShutdownAfter].compactMap { $0 }
-        if let shortest = delays.min() { noteDeadline(since.advanced(by: shortest)) }
-    }
-
-    mutating func noteDeadline(_ deadline: Instant) {
-        if let current = nextTimer, current <= deadline { return }
-        nextTimer = deadline
-    }
-
-    mutating func setNextTimer(_ instant: Instant?) { nextTimer = instant }
-
-    mutating func setLimits(_ newLimits: Limits) { limits = newLimits }
-
-    mutating func setLifecycle(_ newValue: Lifecycle) { lifecycle = newValue }
-
-    mutating func updateRunner(_ id: RunnerID, _ body: (inout Runner) -> Void) {
-        guard var runner = runners[id] else { return }
-        body(&runner)
-        runners[id] = runner
-    }
-
-    mutating func updateCall(_ id: CallID, _ body: (inout Call) -> Void) {
-        guard var call = calls[id] else { return }
-        body(&call)
-        calls[id] = call
-    }
-
-    mutating func removeCall(_ id: CallID) { calls[id] = nil }
-
-    mutating func insertCall(_ id: CallID, _ call: Call) { calls[id] = call }
-
-    mutating func countTimeout() { callsTimedOut += 1 }
-
-    mutating func allocateCallID() -> CallID {
-        defer { nextCallID += 1 }
-        return nextCallID
-    }
-
-    var waitingCallers: [Waiter] { waiters.filter { liveWaiters.contains($0.id) } }
-
-    mutating func expireWaiters(now: Instant, into actions: inout [Action]) {
-        for waiter in waiters where liveWaiters.contains(waiter.id) && waiter.deadline <= now {
-            liveWaiters.remove(waiter.id)
-            actions.append(.failWaiter(waiter.id, waiterTimeout()))
-        }
-        waiters.removeAll { !liveWaiters.contains($0.id) }
-    }
-
-    func waiterTimeout() -> FLAMEError {
-        var message = "timed out waiting for a runner of pool \(limits.name)"
-            + " (\(activeRunnerCount) runners, \(pendingBoots) booting, max \(limits.max))"
-        if let lastBootError { message += "; last boot failure: \(lastBootError.message)" }
-        return FLAMEError(.timeout, message)
-    }
-
-    func growth(_ id: RunnerID) -> PoolGrowth {
-        PoolGrowth(pool: limits.name, runnerID: id, count: activeRunnerCount)
     }
 }
