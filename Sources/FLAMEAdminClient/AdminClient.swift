@@ -1,4 +1,5 @@
 public import FLAMEAdminProtocol
+import Foundation
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -170,15 +171,12 @@ public final class AdminClient: Sendable {
         }
     }
 
+    /// Replies are read on a thread of their own (blocking reads stay off the cooperative pool).
     private func startReading() {
-        let thread = ReaderThread(client: self)
-        var handle = pthread_t()
-        let box = Unmanaged.passRetained(thread).toOpaque()
-        pthread_create(&handle, nil, { Unmanaged<ReaderThread>.fromOpaque($0!).takeRetainedValue().run(); return nil }, box)
-        pthread_detach(handle)
+        Thread.detachNewThread { self.readLoop() }
     }
 
-    fileprivate func readLoop() {
+    private func readLoop() {
         var reader = LineReader(maximumLength: 256 << 20)
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         var lastError: String?
@@ -257,11 +255,4 @@ public final class AdminClient: Sendable {
             throw .ambiguous("several flame parents are running; choose one with --socket:\n\(list)")
         }
     }
-}
-
-/// Carries the client into its reader thread.
-private final class ReaderThread: Sendable {
-    let client: AdminClient
-    init(client: AdminClient) { self.client = client }
-    func run() { client.readLoop() }
 }
