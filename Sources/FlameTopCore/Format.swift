@@ -3,9 +3,6 @@ import FLAMEAdminProtocol
 /// Number and glyph formatting shared by the views.
 enum Format {
     static func micros(_ value: UInt64, unicode: Bool) -> String { Units.micros(value, ascii: !unicode) }
-    static func bytes(_ value: UInt64) -> String { Units.bytes(value) }
-    static func duration(_ seconds: Double) -> String { Units.duration(seconds) }
-    static func oneDecimal(_ value: Double) -> String { Units.oneDecimal(value) }
 
     /// The last `width` samples as a sparkline scaled to their own maximum.
     static func sparkline(_ samples: [Double], width: Int, unicode: Bool) -> String {

@@ -34,7 +34,7 @@ extension Renderer {
             cell("\(pool.runners.count) \(busy)/\(idle)/\(booting)", 1, busy > 0 ? .runnerBusy : .runnerIdle)
             cell("\(pool.min)/\(pool.max)", 2, .text)
             cell("\(pool.queueDepth)", 3, pool.queueDepth > 0 ? .queue : .text)
-            cell(Format.oneDecimal(history.callsPerSecond), 4, .text)
+            cell(Units.oneDecimal(history.callsPerSecond), 4, .text)
             cell(Format.micros(pool.latency.p50Us, unicode: unicode), 5, .text)
             var next = 6
             if wide {
@@ -86,13 +86,13 @@ extension Renderer {
             cell(runner.id, 0, .text)
             cell(runner.state, 1, Self.role(ofState: runner.state))
             cell(runner.pid.map(String.init) ?? "-", 2, .text)
-            cell(Format.oneDecimal(runner.cpuPercent), 3, .text)
+            cell(Units.oneDecimal(runner.cpuPercent), 3, .text)
             cell(Format.bar(runner.cpuPercent / 100, width: barWidth, unicode: unicode), 4, .cpuBar)
-            cell(Format.bytes(runner.rssBytes), 5, .text)
+            cell(Units.bytes(runner.rssBytes), 5, .text)
             cell(wide ? "\(runner.inFlight)/\(pool.maxConcurrency)" : "\(runner.inFlight)", 6, runner.inFlight > 0 ? .runnerBusy : .text)
             cell("\(runner.completed)", 7, .text)
             cell("\(runner.failed)", 8, runner.failed > 0 ? .failure : .text)
-            cell(Format.duration(runner.uptimeSeconds), 9, .text)
+            cell(Units.duration(runner.uptimeSeconds), 9, .text)
             if index == model.selectedRunner && model.focus != .pools { screen.paint(x: 0, y: y, width: width, role: .selection) }
             y += 1
         }

@@ -26,7 +26,7 @@ struct Renderer {
         drawHeader()
         let top = 2
         if case .disconnected(let reason, let retry) = model.connection {
-            let text = " disconnected: \(reason) — reconnecting in \(Format.oneDecimal(retry))s "
+            let text = " disconnected: \(reason) — reconnecting in \(Units.oneDecimal(retry))s "
             screen.fill(x: 0, y: 1, width: width, height: 1, role: .banner)
             screen.put(text, x: max(0, (width - text.count) / 2), y: 1, role: .banner)
         }
@@ -60,7 +60,7 @@ struct Renderer {
         let snapshot = model.snapshot
         var x = screen.put("flame-top ", x: 0, y: 0, role: .title)
         x = screen.put("\(model.app)", x: x, y: 0, role: .title)
-        if let snapshot { x = screen.put(" pid \(snapshot.pid) up \(Format.duration(snapshot.uptimeSeconds))", x: x, y: 0, role: .text) }
+        if let snapshot { x = screen.put(" pid \(snapshot.pid) up \(Units.duration(snapshot.uptimeSeconds))", x: x, y: 0, role: .text) }
         let state: (String, Role) =
             switch model.connection {
             case .connecting: ("connecting", .dim)
@@ -69,15 +69,15 @@ struct Renderer {
             }
         x = screen.put("  \(unicode ? "●" : "*") ", x: x, y: 0, role: state.1)
         x = screen.put(state.0, x: x, y: 0, role: state.1)
-        x = screen.put(" \(Format.oneDecimal(model.interval))s", x: x, y: 0, role: .dim)
+        x = screen.put(" \(Units.oneDecimal(model.interval))s", x: x, y: 0, role: .dim)
         if model.readOnly { x = screen.put("  read-only", x: x, y: 0, role: .dim) }
         guard let snapshot else { return }
         let runners = snapshot.pools.flatMap(\.runners)
         let busy = runners.filter { $0.state == "busy" }.count
         let queued = snapshot.pools.reduce(0) { $0 + $1.queueDepth }
         let rate = snapshot.pools.reduce(0.0) { $0 + (model.history[$1.name]?.callsPerSecond ?? 0) }
-        let full = "runners \(runners.count)  busy \(busy)  queued \(queued)  \(Format.oneDecimal(rate)) calls/s"
-        let short = "\(runners.count)r \(busy)b \(queued)q \(Format.oneDecimal(rate))/s"
+        let full = "runners \(runners.count)  busy \(busy)  queued \(queued)  \(Units.oneDecimal(rate)) calls/s"
+        let short = "\(runners.count)r \(busy)b \(queued)q \(Units.oneDecimal(rate))/s"
         let totals = x + 2 + full.count <= width ? full : short
         if x + 2 + totals.count <= width {
             screen.put(totals, x: width - totals.count, y: 0, role: queued > 0 ? .queue : .text)
