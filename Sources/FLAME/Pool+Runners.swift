@@ -1,0 +1,84 @@
+// Booting runners and hearing from them: what the Pool actor does between a `bootRunner`
+// action and the runner's exit.
+extension Pool {
+    /// Starts booting `id`: its monitor first, then the backend in a task.
+    func bootRunner(_ id: String) {
+        let monitor = RunnerMonitor(
+            runnerID: id, calls: calls, outputCapacity: configuration.outputLinesPerRunner
+        ) { [weak self] notice in
+            guard let self else { return }
+            Task { await self.handle(notice, from: id) }
+        }
+        monitors[id] = monitor
+        let spec = RunnerSpec(
+            runnerID: id, poolName: name, heartbeatInterval: configuration.heartbeatInterval,
+            shutdownTimeout: configuration.shutdownTimeout)
+        let backend = self.backend
+        boots[id] = Task {
+            let started = ContinuousClock.now
+            do {
+                let link = try await backend.boot(spec, events: monitor)
+                self.telemetry.booted(after: .now - started)
+                self.runnerBooted(id, link: link)
+            } catch {
+                self.runnerBootFailed(id, error: error)
+            }
+        }
+    }
+
+    private func runnerBooted(_ id: String, link: any RunnerLink) {
+        boots[id] = nil
+        guard let actions = machine.runnerBooted(id, now: .now) else {
+            link.kill()  // its boot was aborted meanwhile
+            return
+        }
+        links[id] = link
+        logger.debug("runner booted", metadata: ["runner": "\(id)", "pid": "\(link.pid.map(String.init) ?? "-")"])
+        publish(.runnerBooted, runner: id, "runner \(id) booted (pid \(link.pid.map(String.init) ?? "-"))")
+        startupEnded(id, error: nil)
+        perform(actions)
+    }
+
+    private func runnerBootFailed(_ id: String, error: any Error) {
+        boots[id] = nil
+        let failure = error as? FLAMEError ?? FLAMEError(.bootFailed, "runner \(id) failed to boot: \(error)")
+        logger.warning("runner boot failed", metadata: ["runner": "\(id)", "error": "\(failure)"])
+        telemetry.bootFailed()
+        publish(.bootFailed, runner: id, failure.message)
+        monitors[id] = nil
+        startupEnded(id, error: failure)
+        perform(machine.runnerBootFailed(id, error: failure, now: .now))
+    }
+
+    private func startupEnded(_ id: String, error: FLAMEError?) {
+        guard var current = startup, current.pending.remove(id) != nil else { return }
+        startup = current
+        if let error {
+            startup?.continuation?.resume(throwing: error)
+            startup?.continuation = nil
+            startup?.pending = []
+        } else if current.pending.isEmpty {
+            startup?.continuation?.resume()
+            startup?.continuation = nil
+        }
+    }
+
+    private func handle(_ notice: RunnerMonitor.Notice, from id: String) {
+        switch notice {
+        case .orphanedResult(let callID, let succeeded):
+            perform(machine.callFinished(callID, succeeded: succeeded, now: .now))
+        case .childExited(let callID, let outcome):
+            childEnded(callID, outcome: outcome)
+            perform(machine.callFinished(callID, succeeded: outcome.isSuccess, now: .now))
+        case .exited(let reason):
+            logger.debug("runner exited", metadata: ["runner": "\(id)", "reason": "\(reason.message)"])
+            links[id] = nil
+            if boots[id] != nil { return }  // the boot task reports it as a boot failure
+            publish(.runnerExited, runner: id, reason.message)
+            monitors[id] = nil
+            lastErrors[id] = nil
+            childrenLost(runner: id, reason: reason)
+            perform(machine.runnerExited(id, reason: reason, now: .now))
+        }
+    }
+}
