@@ -67,9 +67,9 @@ public enum AdminCodec {
         return String(decoding: try encoder.encode(value), as: UTF8.self)
     }
 
-    /// Decodes one line (without its `\n`).
+    /// Decodes one line (without its `\n`), nested at most 64 levels deep.
     public static func decode<Body: Codable & Sendable & Equatable>(_: Body.Type, from line: some Collection<UInt8>) throws -> AdminEnvelope<Body> {
-        try JSONDecoder().decode(AdminEnvelope<Body>.self, from: Data(line))
+        try JSONLineDecoder().decode(AdminEnvelope<Body>.self, from: line)
     }
 
     /// A human sentence for a decoding error, without Swift's debug noise.
