@@ -70,6 +70,22 @@ report("snapshot_100_runners", [
     "build_p50_us": builds[builds.count / 2],
 ])
 
+// Decoding that snapshot, as flamectl and flame-top do: the protocol's own decoder beside
+// Foundation's JSONDecoder (what it replaced), same line, same run.
+let snapshotLine = Array(try AdminCodec.line(AdminReply.snapshot(await server.snapshot())).dropLast())
+func decodeTimes(_ decode: () throws -> AdminReply) rethrows -> [Double] {
+    var times: [Double] = []
+    for _ in 0..<300 {
+        let start = ContinuousClock.now
+        _ = try decode()
+        times.append(microseconds(ContinuousClock.now - start))
+    }
+    return times.sorted()
+}
+let ours = try decodeTimes { try AdminCodec.decode(AdminReply.self, from: snapshotLine).body }
+let foundations = try decodeTimes { try JSONDecoder().decode(AdminEnvelope<AdminReply>.self, from: Data(snapshotLine)).body }
+report("snapshot_decode_100_runners", ["p50_us": ours[150], "jsondecoder_p50_us": foundations[150]])
+
 // Parent CPU, idle pools (heartbeats only), then with 5 clients at 10 Hz.
 let window: Duration = .seconds(10)
 var before = cpuSeconds()
