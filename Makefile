@@ -2,7 +2,7 @@
 SWIFT ?= swift
 PREFIX ?= /usr/local
 RELEASE_FLAGS := -c release
-APT_PACKAGES := libncurses-dev tmux
+APT_PACKAGES := libncurses-dev tmux ncurses-term
 
 .PHONY: help deps build test demo bench release install clean
 

@@ -16,6 +16,8 @@ static inline WINDOW *flame_stdscr(void) { return stdscr; }
 static inline int flame_lines(void) { return LINES; }
 static inline int flame_cols(void) { return COLS; }
 static inline int flame_colors(void) { return COLORS; }
+/// Whether the terminal takes colours as 24-bit RGB numbers (terminfo's RGB flag).
+static inline int flame_direct_color(void) { return tigetflag("RGB") > 0 || COLORS >= 0x1000000; }
 static inline int flame_color_pairs(void) { return COLOR_PAIRS; }
 static inline attr_t flame_a_bold(void) { return A_BOLD; }
 static inline attr_t flame_a_dim(void) { return A_DIM; }

@@ -64,6 +64,43 @@ public enum ThemeColor: Sendable, Equatable {
     }
 }
 
+extension ThemeColor {
+    /// The colour number for a direct-colour terminal (terminfo `RGB`, e.g. `xterm-direct`):
+    /// 0–7 are the ANSI colours, anything else is `0xRRGGBB`; -1 is the terminal's default.
+    /// Bright ANSI and palette colours become their xterm RGB values, since 8–255 would be
+    /// read as near-black RGB; RGB values below 8 are nudged to 8 for the same reason.
+    public var directColorNumber: Int32 {
+        switch self {
+        case .terminalDefault: return -1
+        case .ansi(let index) where index < 8: return Int32(index)
+        case .ansi(let index), .indexed(let index):
+            let (r, g, b) = Self.xtermRGB(ofIndexed: index)
+            return Self.packed(r, g, b)
+        case .rgb(let r, let g, let b): return Self.packed(r, g, b)
+        }
+    }
+
+    private static func packed(_ r: UInt8, _ g: UInt8, _ b: UInt8) -> Int32 {
+        max(8, Int32(r) << 16 | Int32(g) << 8 | Int32(b))
+    }
+
+    /// xterm's default palette: 16 system colours, the 6×6×6 cube, the grey ramp.
+    static func xtermRGB(ofIndexed index: UInt8) -> (UInt8, UInt8, UInt8) {
+        let system: [(UInt8, UInt8, UInt8)] = [
+            (0, 0, 0), (205, 0, 0), (0, 205, 0), (205, 205, 0), (0, 0, 238), (205, 0, 205), (0, 205, 205), (229, 229, 229),
+            (127, 127, 127), (255, 0, 0), (0, 255, 0), (255, 255, 0), (92, 92, 255), (255, 0, 255), (0, 255, 255), (255, 255, 255),
+        ]
+        if index < 16 { return system[Int(index)] }
+        if index >= 232 {
+            let level = UInt8(8 + 10 * (Int(index) - 232))
+            return (level, level, level)
+        }
+        let cube = Int(index) - 16
+        func level(_ step: Int) -> UInt8 { step == 0 ? 0 : UInt8(55 + 40 * step) }
+        return (level(cube / 36), level((cube / 6) % 6), level(cube % 6))
+    }
+}
+
 /// How many colours the terminal shows.
 public enum ColorDepth: Sendable, Comparable {
     case monochrome, ansi16, indexed256, trueColor

@@ -30,7 +30,9 @@ final class Terminal {
         if has_colors(), getenv("NO_COLOR") == nil {
             _ = start_color()
             _ = use_default_colors()
-            depth = flame_colors() >= 256 ? .indexed256 : .ansi16
+            // Direct colour (terminfo RGB: xterm-direct, tmux-direct, …) draws themes'
+            // #rrggbb exactly; ncurses cannot send 24-bit colour to other terminal types.
+            depth = flame_direct_color() != 0 ? .trueColor : flame_colors() >= 256 ? .indexed256 : .ansi16
         }
     }
 
@@ -51,10 +53,14 @@ final class Terminal {
             var pair: Int16 = 0
             if depth != .monochrome {
                 pair = Int16(index + 1)
-                let (fg, fgBold) = number(style.foreground)
-                let (bg, _) = number(style.background)
-                _ = init_pair(pair, fg, bg)
-                if fgBold { attributes |= flame_a_bold() }
+                if depth == .trueColor {
+                    _ = init_extended_pair(Int32(pair), style.foreground.directColorNumber, style.background.directColorNumber)
+                } else {
+                    let (fg, fgBold) = number(style.foreground)
+                    let (bg, _) = number(style.background)
+                    _ = init_pair(pair, fg, bg)
+                    if fgBold { attributes |= flame_a_bold() }
+                }
             }
             styles[role] = (attributes, pair)
         }

@@ -73,6 +73,13 @@ func memoryReader(_ files: [String: String]) -> @Sendable (String) -> String? {
     @Test func coloursDegradeToWhatTheTerminalShows() {
         let orange = ThemeColor.rgb(255, 135, 0)
         #expect(orange.degraded(to: .trueColor) == orange)
+        #expect(orange.directColorNumber == 0xFF8700)
+        #expect(ThemeColor.ansi(1).directColorNumber == 1)
+        #expect(ThemeColor.ansi(9).directColorNumber == 0xFF0000)
+        #expect(ThemeColor.indexed(208).directColorNumber == 0xFF8700)
+        #expect(ThemeColor.indexed(244).directColorNumber == 0x808080)
+        #expect(ThemeColor.rgb(0, 0, 3).directColorNumber == 8)
+        #expect(ThemeColor.terminalDefault.directColorNumber == -1)
         #expect(orange.degraded(to: .indexed256) == .indexed(208))
         #expect(orange.degraded(to: .ansi16) == .ansi(11))
         #expect(orange.degraded(to: .monochrome) == .terminalDefault)

@@ -81,6 +81,48 @@ import Testing
         #expect(!after.contains("POOL"))
     }
 
+    /// Filter, pause, refresh interval and themes on a live parent, in a direct-colour
+    /// terminal where themes' #rrggbb arrive as 24-bit colour.
+    @Test func filterPauseIntervalThemesAndTrueColour() async throws {
+        let demo = DemoParent()
+        try await demo.start()
+        let tmux = Tmux()
+        do {
+            try await tmux.start("\(flameTop) --socket \(demo.socket) --interval 1s --theme solarized-dark", term: "tmux-direct")
+            try await tmux.waitFor("thumbnails")
+            // solarized-dark's title is #93a1a1.
+            let coloured = try await tmux.screenWithColours()
+            #expect(coloured.contains("38;2;147;161;161"), "\(coloured.prefix(400).debugDescription)")
+
+            try await tmux.keys("/", "r", "e", "p", "Enter")
+            let filtered = try await tmux.waitFor("filter: rep")
+            #expect(filtered.contains("reports") && !filtered.contains("thumbnails "))
+            try await tmux.keys("Escape")
+            try await tmux.waitFor("thumbnails ")
+
+            try await tmux.keys("p")
+            try await tmux.waitFor("paused")
+            try await tmux.keys("p")
+            try await tmux.waitFor("live")
+
+            try await tmux.keys("+")
+            try await tmux.waitFor("live 0.5s")
+            try await tmux.keys("-", "-")
+            try await tmux.waitFor("live 2.0s")
+
+            try await tmux.keys("T")
+            try await tmux.waitFor("theme ")
+            #expect(!(try await tmux.screenWithColours().contains("38;2;147;161;161")))
+
+            try await tmux.keys("q")
+            try await tmux.waitFor("EXITED=0")
+        } catch {
+            Issue.record("the scenario failed: \(error)")
+        }
+        await tmux.kill()
+        await demo.stop()
+    }
+
     @Test func withoutAParentItShowsTheBannerAndCtrlCQuitsCleanly() async throws {
         let tmux = Tmux()
         do {

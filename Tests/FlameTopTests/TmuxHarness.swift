@@ -34,9 +34,11 @@ struct Tmux {
         }
     }
 
-    func start(_ command: String, width: Int = 120, height: Int = 40) async throws {
+    /// Runs `command` in a fresh window. `NO_COLOR` is removed: `swift test` sets it, and
+    /// the tmux server would hand it to flame-top, which then draws in monochrome.
+    func start(_ command: String, width: Int = 120, height: Int = 40, term: String = "screen-256color") async throws {
         try await run(
-            ["new-session", "-d", "-s", session, "-x", "\(width)", "-y", "\(height)", "env LANG=C.UTF-8 TERM=screen-256color \(command); echo EXITED=$?; sleep 30"],
+            ["new-session", "-d", "-s", session, "-x", "\(width)", "-y", "\(height)", "env -u NO_COLOR LANG=C.UTF-8 TERM=\(term) \(command); echo EXITED=$?; sleep 30"],
             detached: true)
     }
 
@@ -54,6 +56,11 @@ struct Tmux {
 
     func screen() async throws -> String {
         try await run(["capture-pane", "-p", "-t", session])
+    }
+
+    /// The screen with its colours and attributes as escape sequences.
+    func screenWithColours() async throws -> String {
+        try await run(["capture-pane", "-p", "-e", "-t", session])
     }
 
     /// Waits until the screen contains `text`; returns the screen.
