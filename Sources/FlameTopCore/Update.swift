@@ -76,10 +76,11 @@ public func update(_ model: inout Model, _ action: Action) -> [Effect] {
         model.now = time
         guard !model.paused else { return [] }
         record(snapshot, at: time, in: &model)
+        let (pool, runner) = (model.currentPool?.name, model.currentRunner?.id)
         model.snapshot = snapshot
         model.app = snapshot.app
         model.connection = .connected
-        clampSelection(&model)
+        keepSelection(pool: pool, runner: runner, in: &model)
         return []
     case .disconnected(let reason, let retry, let time):
         model.now = time
@@ -134,6 +135,14 @@ private func record(_ snapshot: Snapshot, at time: Double, in model: inout Model
         history.lastTime = time
         model.history[pool.name] = history
     }
+}
+
+/// Rows reorder (sorting by CPU) and come and go between snapshots: the selection stays on
+/// the same pool and runner when they still exist, else on the row where they were.
+private func keepSelection(pool: String?, runner: String?, in model: inout Model) {
+    if let index = model.visiblePools.firstIndex(where: { $0.name == pool }) { model.selectedPool = index }
+    if let index = model.visibleRunners.firstIndex(where: { $0.id == runner }) { model.selectedRunner = index }
+    clampSelection(&model)
 }
 
 private func clampSelection(_ model: inout Model) {

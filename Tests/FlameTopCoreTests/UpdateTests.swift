@@ -113,3 +113,50 @@ import Testing
         #expect(model == before)
     }
 }
+
+@Suite struct SelectionTests {
+    private func snapshot(_ runners: [(String, Double)], pools: [String] = ["thumbnails", "reports"]) -> Snapshot {
+        Snapshot(app: "a", pid: 1, uptimeSeconds: 1, pools: pools.map { name in
+            PoolSnapshot(
+                name: name, min: 0, max: 8, maxConcurrency: 4, queueDepth: 0, pendingBoots: 0, calls: .init(completed: 0, failed: 0, timedOut: 0),
+                latency: .init(p50Us: 0, p95Us: 0, p99Us: 0, maxUs: 0), bootLatency: .init(p50Us: 0, maxUs: 0),
+                runners: name == "thumbnails" ? runners.map { RunnerSnapshot(id: $0.0, state: "busy", pid: 1, host: "local", cpuPercent: $0.1,
+                    rssBytes: 0, inFlight: 0, completed: 0, failed: 0, uptimeSeconds: 1, lastError: nil) } : [])
+        })
+    }
+
+    /// Sorted by CPU, rows reorder every snapshot; the selection stays on the runner, not the row.
+    @Test func selectionFollowsTheRunnerWhenRowsReorder() {
+        var model = Model(socketPath: "/s")
+        model.runnerSort = .cpu
+        _ = update(&model, .snapshot(snapshot([("t-1", 90), ("t-2", 50), ("t-3", 10)]), at: 0))
+        press([.enter, .down], &model)
+        #expect(model.currentRunner?.id == "t-2")
+        _ = update(&model, .snapshot(snapshot([("t-1", 5), ("t-2", 50), ("t-3", 80)]), at: 1))
+        #expect(model.currentRunner?.id == "t-2")
+        _ = update(&model, .snapshot(snapshot([("t-1", 5), ("t-2", 1), ("t-3", 80)]), at: 2))
+        #expect(model.currentRunner?.id == "t-2")
+    }
+
+    /// When the selected runner is gone, the selection moves to a neighbour that exists.
+    @Test func aVanishedRunnerLeavesTheSelectionOnANeighbour() {
+        var model = Model(socketPath: "/s")
+        model.runnerSort = .id
+        _ = update(&model, .snapshot(snapshot([("t-1", 0), ("t-2", 0), ("t-3", 0)]), at: 0))
+        press([.enter, .down, .down], &model)
+        _ = update(&model, .snapshot(snapshot([("t-1", 0), ("t-2", 0)]), at: 1))
+        #expect(model.currentRunner?.id == "t-2")
+        press([.character("K"), .right], &model)
+        #expect(update(&model, .key(.enter)) == [.send(.kill(runner: "t-2"))])
+    }
+
+    /// A pool added before the selected one does not move the selection to another pool.
+    @Test func selectionFollowsThePoolWhenPoolsAreAdded() {
+        var model = Model(socketPath: "/s")
+        _ = update(&model, .snapshot(snapshot([], pools: ["b", "c"]), at: 0))
+        press([.down], &model)
+        #expect(model.currentPool?.name == "c")
+        _ = update(&model, .snapshot(snapshot([], pools: ["a", "b", "c"]), at: 1))
+        #expect(model.currentPool?.name == "c")
+    }
+}
