@@ -99,9 +99,23 @@ final class RawConnection {
 
     deinit { close(fd) }
 
+    /// Sends all of `text`. The socket is non-blocking and a long write can be partial; a lost
+    /// tail (say the newline of an overlong line) would make the server swallow the next line.
+    /// Waiting here is brief: the server reads on its own threads, not the cooperative pool.
     func write(_ text: String) {
         let bytes = Array(text.utf8)
-        _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        var sent = 0
+        while sent < bytes.count {
+            let count = bytes.withUnsafeBytes { send(fd, $0.baseAddress! + sent, $0.count - sent, Int32(MSG_NOSIGNAL)) }
+            if count > 0 {
+                sent += count
+            } else if count < 0, errno == EAGAIN || errno == EINTR {
+                var entry = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+                _ = poll(&entry, 1, 100)
+            } else {
+                return
+            }
+        }
     }
 
     /// The next reply, decoded; nil after 10 s without one, or on EOF. Polls without blocking
