@@ -4,7 +4,7 @@ PREFIX ?= /usr/local
 RELEASE_FLAGS := -c release
 APT_PACKAGES := libncurses-dev tmux ncurses-term
 
-.PHONY: help deps build test demo bench release install clean
+.PHONY: help deps build test demo bench bench-peers-install release install clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -41,8 +41,11 @@ demo: ## start flame-demo under load and open flame-top on it; quitting flame-to
 release: ## release build
 	$(SWIFT) build $(RELEASE_FLAGS)
 
-bench: ## first measurements: round trip, throughput, cold boot, RSS, beside a C floor
+bench: ## benchmarks beside the C socket floor, ProcessPoolExecutor, Ray and Dask (when installed); ~6 min
 	./Benchmarks/run
+
+bench-peers-install: ## pip-install Ray and Dask, the optional peers of make bench
+	python3 -m pip install "ray" "dask[distributed]" || python3 -m pip install --break-system-packages "ray" "dask[distributed]"
 
 install: ## install flame-top, flamectl, the themes and shell completions under PREFIX (default /usr/local)
 	$(SWIFT) build $(RELEASE_FLAGS) --product flame-top

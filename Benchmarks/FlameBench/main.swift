@@ -3,13 +3,22 @@ import FLAME
 import Glibc
 #endif
 
-// First measurements of the FLAME core (issue 3). Runs in release mode; this executable is
-// its own runner, as an app would be. Prints one JSON object per figure.
+// The FLAME core's figures for `make bench` (Benchmarks/run). Runs in release mode; this
+// executable is its own runner, as an app would be. Prints one JSON object per figure.
 
 /// The trivial job of round-trip measurements.
 struct Ping: Job {
     var value: Int
     func run() async throws -> Int { value }
+}
+
+/// A call that keeps its runner busy for a while without using the CPU.
+struct Work: Job {
+    var milliseconds: Int
+    func run() async throws -> Int {
+        try await Task.sleep(for: .milliseconds(milliseconds))
+        return milliseconds
+    }
 }
 
 /// A payload round trip.
@@ -40,6 +49,28 @@ let rounds = arguments.count > 1 ? Int(arguments[1]) ?? 20_000 : 20_000
 let only = arguments.count > 2 ? arguments[2] : nil
 func wanted(_ figure: String) -> Bool { only == nil || only == figure }
 
+// Idle runner RSS (from its heartbeat, after one call) and the parent's RSS with 8 idle runners:
+// first, while the parent has done nothing else (a burst of 10,000 tasks leaves its heap larger).
+if wanted("idle_runner_rss") {
+    var configuration = PoolConfiguration(name: "rss", min: 8, max: 8)
+    configuration.heartbeatInterval = .milliseconds(100)
+    let pool = try await Pool(configuration, backend: LocalProcessBackend(arguments: []))
+    for i in 0..<64 { _ = try await pool.call(Ping(value: i)) }
+    try await Task.sleep(for: .milliseconds(500))
+    let runners = await pool.status().runners
+    let rss = runners.map { Double($0.residentBytes) / 1_048_576 }.sorted()
+    let statm = try String(decoding: { () throws -> [UInt8] in
+        let fd = open("/proc/self/statm", O_RDONLY)
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 256)
+        let count = read(fd, &buffer, 256)
+        return Array(buffer[..<max(count, 0)])
+    }(), as: UTF8.self)
+    let parentPages = Double(statm.split(separator: " ")[1]) ?? 0
+    report("idle_runner_rss", ["median_mb": rss[rss.count / 2], "max_mb": rss.last!, "parent_with_8_mb": parentPages * 4096 / 1_048_576])
+    await pool.shutdown()
+}
+
 // Warm round trip: one runner, one call at a time.
 if wanted("warm_rtt") {
     let pool = try await Pool(PoolConfiguration(name: "rtt", min: 1, max: 1), backend: LocalProcessBackend(arguments: []))
@@ -67,12 +98,11 @@ if wanted("warm_rtt") {
     await pool.shutdown()
 }
 
-// Throughput: two runners, 64 calls in flight, for 3 seconds.
-if wanted("throughput") {
+/// Calls per second with 64 in flight on `runners` runners for `seconds`.
+func throughput(runners: Int, seconds: Double) async throws -> Double {
     let pool = try await Pool(
-        PoolConfiguration(name: "throughput", min: 2, max: 2, maxConcurrency: 32), backend: LocalProcessBackend(arguments: []))
+        PoolConfiguration(name: "throughput", min: runners, max: runners, maxConcurrency: 64), backend: LocalProcessBackend(arguments: []))
     for i in 0..<2_000 { _ = try await pool.call(Ping(value: i)) }
-    let seconds = 3.0
     let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
     let total = try await withThrowingTaskGroup(of: Int.self) { group in
         for worker in 0..<64 {
@@ -89,7 +119,45 @@ if wanted("throughput") {
         for try await count in group { sum += count }
         return sum
     }
-    report("throughput", ["calls_per_s": Double(total) / seconds])
+    await pool.shutdown()
+    return Double(total) / seconds
+}
+
+// Throughput: two runners, 64 calls in flight, for 3 seconds.
+if wanted("throughput") {
+    report("throughput", ["calls_per_s": try await throughput(runners: 2, seconds: 3)])
+}
+
+// Scaling: 1, 2 and 4 runners on this machine's cores.
+if wanted("scaling") {
+    var fields: [String: Double] = [:]
+    for runners in [1, 2, 4] { fields["runners_\(runners)_calls_per_s"] = try await throughput(runners: runners, seconds: 2) }
+    fields["cores"] = Double(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+    report("scaling", fields)
+}
+
+// Scale-out: a pool at zero, a burst of 10,000 calls of 2 ms each (max 8 runners, 4 calls
+// each): how long until 8 runners are busy, and until the last call returns.
+if wanted("scale_out") {
+    let pool = try await Pool(PoolConfiguration(name: "burst", min: 0, max: 8, maxConcurrency: 4), backend: LocalProcessBackend(arguments: []))
+    let start = ContinuousClock.now
+    let burst = Task {
+        try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<10_000 { group.addTask { try await pool.call(Work(milliseconds: 2)) } }
+            var sum = 0
+            for try await value in group { sum += value }
+            return sum
+        }
+    }
+    var allBusy: Duration?
+    while allBusy == nil, ContinuousClock.now - start < .seconds(30) {
+        let busy = await pool.status().runners.filter { $0.state == .busy }.count
+        if busy == 8 { allBusy = ContinuousClock.now - start }
+        try await Task.sleep(for: .milliseconds(1))
+    }
+    _ = try await burst.value
+    let finished = ContinuousClock.now - start
+    report("scale_out", ["to_8_busy_ms": allBusy.map { microseconds($0) / 1000 } ?? -1, "burst_done_ms": microseconds(finished) / 1000])
     await pool.shutdown()
 }
 
@@ -107,23 +175,3 @@ if wanted("cold_boot") {
     report("cold_boot", ["p50_ms": percentile(samples, 0.5) / 1000, "max_ms": samples.last! / 1000])
 }
 
-// Idle runner RSS (from its heartbeat, after one call) and the parent's RSS with 8 idle runners.
-if wanted("idle_runner_rss") {
-    var configuration = PoolConfiguration(name: "rss", min: 8, max: 8)
-    configuration.heartbeatInterval = .milliseconds(100)
-    let pool = try await Pool(configuration, backend: LocalProcessBackend(arguments: []))
-    for i in 0..<64 { _ = try await pool.call(Ping(value: i)) }
-    try await Task.sleep(for: .milliseconds(500))
-    let runners = await pool.status().runners
-    let rss = runners.map { Double($0.residentBytes) / 1_048_576 }.sorted()
-    let statm = try String(decoding: { () throws -> [UInt8] in
-        let fd = open("/proc/self/statm", O_RDONLY)
-        defer { close(fd) }
-        var buffer = [UInt8](repeating: 0, count: 256)
-        let count = read(fd, &buffer, 256)
-        return Array(buffer[..<max(count, 0)])
-    }(), as: UTF8.self)
-    let parentPages = Double(statm.split(separator: " ")[1]) ?? 0
-    report("idle_runner_rss", ["median_mb": rss[rss.count / 2], "max_mb": rss.last!, "parent_with_8_mb": parentPages * 4096 / 1_048_576])
-    await pool.shutdown()
-}
