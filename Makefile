@@ -4,10 +4,10 @@ PREFIX ?= /usr/local
 RELEASE_FLAGS := -c release
 APT_PACKAGES := libncurses-dev tmux ncurses-term
 
-.PHONY: help deps build test demo bench bench-peers-install release install clean
+.PHONY: help deps build test chaos demo bench bench-peers-install release install clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
 
 deps: ## install what the build and tests need (Debian 12; apt-get update only if needed)
 	@missing=""; for package in $(APT_PACKAGES); do \
@@ -23,9 +23,15 @@ deps: ## install what the build and tests need (Debian 12; apt-get update only i
 build: ## debug build of every target
 	$(SWIFT) build --build-tests
 
-test: ## the whole test suite (unit, integration with real runner processes, a release-built runner)
+test: ## the whole test suite: the short chaos profile (~1 min), then swift test (unit, integration, tmux)
 	$(SWIFT) build $(RELEASE_FLAGS) --product flame-test-runner
+	$(SWIFT) build $(RELEASE_FLAGS) --product flame-chaos
+	"$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/flame-chaos" --profile short
 	$(SWIFT) test
+
+chaos: ## the long reliability profile: 60 s of each fault under load, a 10-minute soak (~17 min)
+	$(SWIFT) build $(RELEASE_FLAGS) --product flame-chaos
+	"$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/flame-chaos" --profile long
 
 demo: ## start flame-demo under load and open flame-top on it; quitting flame-top stops the demo
 	$(SWIFT) build --product flame-demo

@@ -125,6 +125,18 @@ let package = Package(
         // First measurements (make bench): its own runner, release mode.
         .executableTarget(name: "flame-bench", dependencies: ["FLAME"], path: "Benchmarks/FlameBench", swiftSettings: strictSettings),
 
+        // The reliability suite: scenarios that abuse pools under load (make chaos, make test).
+        .target(name: "FLAMEChaos", dependencies: ["FLAME", "FLAMETestJobs"], swiftSettings: strictSettings),
+        .executableTarget(
+            name: "flame-chaos",
+            dependencies: [
+                "FLAME", "FLAMEChaos",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+
         // Helpers shared by the test targets (runner location, polling, pools under test).
         .target(name: "FLAMETestSupport", dependencies: ["FLAME"], swiftSettings: strictSettings),
 

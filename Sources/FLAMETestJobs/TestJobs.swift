@@ -232,3 +232,35 @@ public struct PrintAndWait: Job {
         return 0
     }
 }
+
+/// Returns its value after sleeping (cooperatively): the steady load of the chaos suite,
+/// where a wrong answer would show as another caller's value.
+public struct SlowEcho: Job {
+    public var value: Int
+    public var milliseconds: Int
+    public init(_ value: Int, milliseconds: Int) {
+        self.value = value
+        self.milliseconds = milliseconds
+    }
+    public func run() async throws -> Int {
+        try await Task.sleep(for: .milliseconds(milliseconds))
+        return value
+    }
+}
+
+/// Stops the runner with a Swift runtime trap (`fatalError`).
+public struct Crash: Job {
+    public init() {}
+    public func run() async throws -> Int { fatalError("Crash job: deliberate trap") }
+}
+
+/// Writes `lines` lines of 100 bytes to stdout as fast as it can, then returns.
+public struct Flood: Job {
+    public var lines: Int
+    public init(lines: Int) { self.lines = lines }
+    public func run() async throws -> Int {
+        let line = String(repeating: "x", count: 99)
+        for _ in 0..<lines { writeLine(line, to: 1) }
+        return lines
+    }
+}

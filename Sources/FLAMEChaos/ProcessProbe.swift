@@ -1,0 +1,55 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// This process's file descriptors, threads, zombie children and resident memory, read
+/// from /proc: what must not grow while a pool is abused.
+public enum ProcessProbe {
+    public struct Sample: Sendable, CustomStringConvertible {
+        public var fileDescriptors: Int
+        public var threads: Int
+        public var zombieChildren: Int
+        public var residentBytes: UInt64
+
+        public var description: String {
+            "fds \(fileDescriptors), threads \(threads), zombies \(zombieChildren), RSS \(residentBytes / 1_048_576) MB"
+        }
+    }
+
+    public static func sample() -> Sample {
+        let me = getpid()
+        var zombies = 0
+        for entry in directory("/proc") {
+            guard let pid = Int32(entry), let stat = read("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")") else { continue }
+            // Fields after the command: state, ppid, …
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            if fields.count > 1, fields[0] == "Z", Int32(fields[1]) == me { zombies += 1 }
+        }
+        let pages = read("/proc/self/statm")?.split(separator: " ").dropFirst().first.flatMap { UInt64($0) } ?? 0
+        return Sample(
+            fileDescriptors: directory("/proc/self/fd").count - 1,  // less the one listing it
+            threads: directory("/proc/self/task").count,
+            zombieChildren: zombies,
+            residentBytes: pages * UInt64(sysconf(Int32(_SC_PAGESIZE))))
+    }
+
+    static func directory(_ path: String) -> [String] {
+        guard let dir = opendir(path) else { return [] }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    static func read(_ path: String) -> String? {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let count = Glibc.read(fd, &buffer, buffer.count)
+        return count > 0 ? String(decoding: buffer[..<count], as: UTF8.self) : nil
+    }
+}

@@ -1,0 +1,44 @@
+import FLAME
+
+extension ChaosSuite {
+    /// Steady load for the profile's soak time, scaling between (min 0, max 2) and
+    /// (min 3, max 6) every 3 s, sampling the parent's fds, threads, zombies and RSS. The
+    /// first and last samples are taken at the same scale with its runners up.
+    func soak() async throws -> ScenarioReport {
+        var report = ScenarioReport(name: "soak")
+        let pool = try await pool("chaos-soak", min: 3, max: 6, configure: { $0.idleShutdownAfter = .milliseconds(500) })
+        let load = Load(pool: pool, callers: profile.callers)
+        try await Task.sleep(for: .seconds(2))
+        let first = ProcessProbe.sample()
+        report.before = first
+        var curve = [first]
+        let start = ContinuousClock.now
+        var lastSample = start
+        var small = false
+        while ContinuousClock.now - start < profile.soak {
+            try await Task.sleep(for: .seconds(3))
+            small.toggle()
+            if small { try await pool.scale(min: 0, max: 2) } else { try await pool.scale(min: 3, max: 6) }
+            report.faults += 1
+            if ContinuousClock.now - lastSample >= profile.soak / 10 {
+                curve.append(ProcessProbe.sample())
+                lastSample = .now
+            }
+        }
+        try await pool.scale(min: 3, max: 6)
+        _ = await recovery(of: pool, since: .now, without: -1, atLeast: 3)
+        try await Task.sleep(for: .seconds(2))
+        let last = ProcessProbe.sample()
+        curve.append(last)
+        report.after = last
+        report.absorb(await load.stop())
+        report.checks.append("curve: " + curve.map { "\($0.fileDescriptors)fd/\($0.threads)th/\($0.residentBytes >> 20)MB" }.joined(separator: " "))
+        report.expect(last.fileDescriptors <= first.fileDescriptors + 6, "file descriptors \(first.fileDescriptors) → \(last.fileDescriptors) (bound +6)")
+        report.expect(last.threads <= first.threads + 6, "threads \(first.threads) → \(last.threads) (bound +6)")
+        report.expect(curve.allSatisfy { $0.zombieChildren == 0 }, "no zombie children at any sample")
+        let bound = first.residentBytes + first.residentBytes / 2 + (16 << 20)
+        report.expect(last.residentBytes <= bound, "RSS \(first.residentBytes >> 20) → \(last.residentBytes >> 20) MB (bound \(bound >> 20) MB)")
+        await pool.shutdown()
+        return report
+    }
+}
