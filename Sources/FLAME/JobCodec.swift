@@ -15,12 +15,27 @@ enum JobCodec {
         (try JobTypeResolver.name(of: S.self), try encodeFields(service, what: "service \(S.self)"))
     }
 
+    /// The most encoded fields a job or an output may have: a frame's limit less room for
+    /// the type name and header. A bigger frame would be refused by the receiving side, which
+    /// cuts the connection — so it is refused here, for this call alone, with a reason.
+    static let maximumPayload = FrameDecoder.defaultMaximumFrameSize - 64 * 1024
+
     private static func encodeFields<T: Encodable>(_ value: T, what: String) throws(FLAMEError) -> [UInt8] {
+        let payload: [UInt8]
         do {
-            return try CompactEncoder().encode(value)
+            payload = try CompactEncoder().encode(value)
         } catch {
             throw FLAMEError(.jobEncodingFailed, "cannot encode \(what): \(error)")
         }
+        if let tooLarge = sizeProblem(payload, what: what) { throw FLAMEError(.jobEncodingFailed, tooLarge) }
+        return payload
+    }
+
+    private static func sizeProblem(_ payload: [UInt8], what: String) -> String? {
+        guard payload.count > maximumPayload else { return nil }
+        let mebibytes = (Double(payload.count) / 1_048_576 * 10).rounded() / 10
+        return "\(what) is \(mebibytes) MiB encoded; a call carries at most 64 MiB "
+            + "(less 64 KiB for framing): pass large data by reference, a path or a URL"
     }
 
     /// The caller's view of an outcome: the decoded output, or the error it stands for.
@@ -93,11 +108,16 @@ enum JobCodec {
         } catch {
             return .failure(failure(for: error))
         }
+        let encoded: [UInt8]
         do {
-            return .success(try CompactEncoder().encode(output))
+            encoded = try CompactEncoder().encode(output)
         } catch {
             return .failure(WireFailure(kind: .encodeFailed, message: "cannot encode output of \(J.self): \(error)"))
         }
+        if let tooLarge = sizeProblem(encoded, what: "the output of \(J.self)") {
+            return .failure(WireFailure(kind: .encodeFailed, message: tooLarge))
+        }
+        return .success(encoded)
     }
 
     /// Decodes the service named in `request`, or describes why not.

@@ -264,3 +264,20 @@ public struct Flood: Job {
         return lines
     }
 }
+
+/// Nested as deep as asked: a hostile payload for the decoder's depth limit.
+public indirect enum Tree: Codable, Sendable {
+    case leaf
+    case node(Tree)
+
+    public static func depth(_ depth: Int) -> Tree {
+        (0..<depth).reduce(Tree.leaf) { tree, _ in .node(tree) }
+    }
+}
+
+/// Carries a tree; returns 1.
+public struct Deep: Job {
+    public var tree: Tree
+    public init(depth: Int) { tree = .depth(depth) }
+    public func run() async throws -> Int { 1 }
+}
