@@ -113,7 +113,7 @@ let package = Package(
 
         // Jobs used by the integration tests, linked by both the tests and the helper
         // runner executable so their mangled names resolve in both binaries.
-        .target(name: "FLAMETestJobs", dependencies: ["FLAME"], swiftSettings: strictSettings),
+        .target(name: "FLAMETestJobs", dependencies: ["FLAME", "FLAMEWire"], swiftSettings: strictSettings),
         // Under `swift test` /proc/self/exe is the test bundle, whose main never calls
         // FLAME.bootstrap(); integration tests launch this executable as their runner.
         .executableTarget(

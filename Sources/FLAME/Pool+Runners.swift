@@ -66,10 +66,12 @@ extension Pool {
     private func handle(_ notice: RunnerMonitor.Notice, from id: String) {
         switch notice {
         case .orphanedResult(let callID, let succeeded):
-            perform(machine.callFinished(callID, succeeded: succeeded, now: .now))
+            perform(machine.callFinished(callID, succeeded: succeeded, on: id, now: .now))
         case .childExited(let callID, let outcome):
+            // A child placed on another runner is not this runner's to end.
+            if let record = children[callID], record.runnerID != id { return }
             childEnded(callID, outcome: outcome)
-            perform(machine.callFinished(callID, succeeded: outcome.isSuccess, now: .now))
+            perform(machine.callFinished(callID, succeeded: outcome.isSuccess, on: id, now: .now))
         case .exited(let reason):
             logger.debug("runner exited", metadata: ["runner": "\(id)", "reason": "\(reason.message)"])
             links[id] = nil

@@ -138,7 +138,7 @@ public actor Pool {
         let id = placement.callID
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
-                calls.insert(id, continuation)
+                calls.insert(id, on: placement.runnerID, continuation)
                 // Cancelled before anything was sent, and the entry is still ours: nothing to
                 // cancel on the runner. If the cancellation handler took the entry first, it
                 // has asked the pool to cancel the call on the runner, so the request must go

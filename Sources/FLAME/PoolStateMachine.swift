@@ -201,8 +201,10 @@ struct PoolStateMachine<Instant: InstantProtocol>: Sendable where Instant.Durati
     }
 
     /// The runner finished a call (with its result or a failure).
-    mutating func callFinished(_ id: CallID, succeeded: Bool, now: Instant) -> [Action] {
-        guard let call = calls.removeValue(forKey: id) else { return [] }
+    /// Call `id` ended. With `runner`, only if the call was placed on that runner (a report
+    /// from any other runner about it is ignored).
+    mutating func callFinished(_ id: CallID, succeeded: Bool, on runner: RunnerID? = nil, now: Instant) -> [Action] {
+        guard let placed = calls[id]?.runner, runner == nil || runner == placed, let call = calls.removeValue(forKey: id) else { return [] }
         var actions: [Action] = []
         if succeeded { callsCompleted += 1 } else if call.killAt == nil { callsFailed += 1 }
         guard var runner = runners[call.runner] else { return actions }

@@ -39,7 +39,7 @@ final class RunnerMonitor: RunnerEventHandler {
     func received(_ message: RunnerMessage) {
         switch message {
         case .result(let id, let outcome):
-            if !calls.resolve(id, with: outcome) {
+            if !calls.resolve(id, from: runnerID, with: outcome) {
                 if case .success = outcome {
                     notify(.orphanedResult(callID: id, succeeded: true))
                 } else {

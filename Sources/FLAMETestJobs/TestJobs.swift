@@ -1,4 +1,5 @@
 public import FLAME
+import FLAMEWire
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -280,4 +281,25 @@ public struct Deep: Job {
     public var tree: Tree
     public init(depth: Int) { tree = .depth(depth) }
     public func run() async throws -> Int { 1 }
+}
+
+/// A misbehaving runner: writes result frames for call ids it was never given (each says
+/// `value`) straight onto its connection, and a heartbeat, then returns `value` itself.
+public struct ForgeResults: Job {
+    public var firstID: UInt64
+    public var lastID: UInt64
+    public var value: Int
+    public init(ids: ClosedRange<UInt64>, value: Int) {
+        firstID = ids.lowerBound
+        lastID = ids.upperBound
+        self.value = value
+    }
+    public func run() async throws -> Int {
+        var frames: [UInt8] = []
+        let payload = try CompactEncoder().encode(value)
+        for id in firstID...lastID { RunnerMessage.result(callID: id, .success(payload)).encodeFrame(into: &frames) }
+        RunnerMessage.heartbeat(cpuNanoseconds: 0, residentBytes: 0).encodeFrame(into: &frames)
+        _ = frames.withUnsafeBytes { write(3, $0.baseAddress, $0.count) }  // fd 3: the runner's connection
+        return value
+    }
 }

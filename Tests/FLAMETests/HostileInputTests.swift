@@ -38,3 +38,19 @@ import Testing
         }
     }
 }
+
+@Suite struct RogueRunnerTests {
+    /// Results are taken only from the runner a call was placed on: a runner answering for
+    /// calls it was never given (a bug, or a replay) cannot answer another runner's callers.
+    @Test func aRunnerCannotAnswerCallsPlacedOnAnotherRunner() async throws {
+        try await withPool(PoolConfiguration(name: "rogue-results", min: 2, max: 2, maxConcurrency: 1)) { pool in
+            let slow = Task { try await pool.call(Sleep(milliseconds: 1_500)) }
+            try await Task.sleep(for: .milliseconds(300))  // placed on one runner, sleeping
+            #expect(try await pool.call(ForgeResults(ids: 1...200, value: 666)) == 666)
+            #expect(try await slow.value == 1_500)  // its own answer, not the forgery
+            let idle = await eventually { await pool.status().runners.allSatisfy { $0.inFlight == 0 } }
+            #expect(idle)
+            #expect(try await pool.call(Echo(5)) == 5)
+        }
+    }
+}

@@ -227,6 +227,19 @@ import Testing
     }
 }
 
+@Suite struct CallOwnershipTests {
+    /// A runner reporting the end of a call placed on another runner changes nothing.
+    @Test func aCallEndsOnlyWhenItsOwnRunnerSaysSo() {
+        var machine = makeMachine(max: 2)
+        let boots = machine.checkoutRequested(deadline: at(30), now: at(0)).1.boots
+        let call = boot(&machine, boots[0], at: at(0)).placements[0].call
+        #expect(machine.callFinished(call, succeeded: true, on: "p-2", now: at(1)).isEmpty)
+        #expect(machine.runners["p-1"]?.inFlight == 1)
+        _ = machine.callFinished(call, succeeded: true, on: "p-1", now: at(1))
+        #expect(machine.runners["p-1"]?.inFlight == 0)
+    }
+}
+
 @Suite struct IdleShutdownTests {
     @Test func idleRunnerAboveMinIsStoppedAfterIdleShutdownAfter() {
         var machine = makeMachine(max: 2, idle: .seconds(10))
