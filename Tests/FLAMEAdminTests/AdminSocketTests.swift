@@ -247,6 +247,15 @@ import Testing
         defer { rmdir(open) }
         #expect(throws: SocketLocation.DirectoryError.self) { try SocketLocation.prepareDirectory(open) }
         #expect(throws: (any Error).self) { try AdminServer(.init(app: "x", path: open + "/x.sock")).start() }
+
+        // A private directory that belongs to another user is refused too (needs root to make).
+        if geteuid() == 0 {
+            let theirs = "/tmp/flame-admin-theirs-\(UUID().uuidString.prefix(8))"
+            mkdir(theirs, 0o700)
+            chown(theirs, 65534, 65534)
+            defer { rmdir(theirs) }
+            #expect(throws: SocketLocation.DirectoryError.self) { try SocketLocation.prepareDirectory(theirs) }
+        }
     }
 
     @Test(.enabled(if: geteuid() == 0, "needs root to act as another user with setpriv"))
