@@ -101,17 +101,18 @@ final class RawConnection {
 
     /// Sends all of `text`. The socket is non-blocking and a long write can be partial; a lost
     /// tail (say the newline of an overlong line) would make the server swallow the next line.
-    /// Waiting here is brief: the server reads on its own threads, not the cooperative pool.
-    func write(_ text: String) {
+    /// Waits by sleeping, never by blocking a thread of the cooperative pool, which the server
+    /// under test needs to answer (gives up after 10 s).
+    func write(_ text: String) async {
         let bytes = Array(text.utf8)
         var sent = 0
-        while sent < bytes.count {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while sent < bytes.count, ContinuousClock.now < deadline {
             let count = bytes.withUnsafeBytes { send(fd, $0.baseAddress! + sent, $0.count - sent, Int32(MSG_NOSIGNAL)) }
             if count > 0 {
                 sent += count
             } else if count < 0, errno == EAGAIN || errno == EINTR {
-                var entry = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-                _ = poll(&entry, 1, 100)
+                try? await Task.sleep(for: .milliseconds(2))
             } else {
                 return
             }

@@ -27,7 +27,7 @@ import Testing
             #expect(runner.state == "idle" && runner.pid.map(processIsAlive) == true && runner.host == "local")
             // The raw line has the documented names.
             let raw = try RawConnection(path: harness.path)
-            raw.write("{\"type\":\"hello\",\"protocol\":1}\n{\"type\":\"snapshot\",\"id\":7}\n")
+            await raw.write("{\"type\":\"hello\",\"protocol\":1}\n{\"type\":\"snapshot\",\"id\":7}\n")
             _ = await raw.reply()
             let line = try AdminCodec.json(AdminReply.snapshot(snapshot))
             for field in ["\"protocol\":1", "\"uptimeSeconds\"", "\"queueDepth\"", "\"pendingBoots\"", "\"p99Us\"", "\"bootLatency\"", "\"rssBytes\"", "\"cpuPercent\"", "\"inFlight\""] {
@@ -41,12 +41,12 @@ import Testing
             let raw = try RawConnection(path: harness.path)
             var size = 4 * 1024  // the 100 KB line below cannot go in one write
             setsockopt(raw.fd, SOL_SOCKET, SO_SNDBUF, &size, socklen_t(MemoryLayout<Int32>.size))
-            raw.write("{\"type\":\"snapshot\"}\n")
+            await raw.write("{\"type\":\"snapshot\"}\n")
             #expect(await raw.reply() == .error(message: "say hello first: {\"type\":\"hello\",\"protocol\":1}"))
-            raw.write("{\"type\":\"hello\",\"protocol\":99}\n")
+            await raw.write("{\"type\":\"hello\",\"protocol\":99}\n")
             guard case .error(let version)? = await raw.reply() else { Issue.record("expected an error"); return }
             #expect(version.contains("protocol 99 is not supported"))
-            raw.write("{\"type\":\"hello\",\"protocol\":1}\n")
+            await raw.write("{\"type\":\"hello\",\"protocol\":1}\n")
             guard case .hello? = await raw.reply() else { Issue.record("expected hello"); return }
             let abuses = [
                 "this is not json\n", "{\"type\":\"teleport\"}\n", "{\"type\":\"scale\",\"pool\":\"abuse\"}\n",
@@ -54,14 +54,14 @@ import Testing
                 String(repeating: "x", count: 100_000) + "\n",
             ]
             for abuse in abuses {
-                raw.write(abuse)
+                await raw.write(abuse)
                 guard case .error(let message)? = await raw.reply() else {
                     Issue.record("no error reply for \(abuse.prefix(40))")
                     continue
                 }
                 #expect(!message.isEmpty)
             }
-            raw.write("{\"type\":\"snapshot\"}\n")
+            await raw.write("{\"type\":\"snapshot\"}\n")
             guard case .snapshot? = await raw.reply() else { Issue.record("the connection stopped serving"); return }
             let other = try await harness.client()
             guard case .snapshot = try await other.request(.snapshot) else { Issue.record("the server stopped serving"); return }
@@ -181,21 +181,28 @@ import Testing
     }
 
     @Test func aSlowClientLosesLinesNotThePools() async throws {
-        try await withAdminPool(PoolConfiguration(name: "slow", max: 1), clientBufferBytes: 8 * 1024) { pool, harness in
+        var configuration = PoolConfiguration(name: "slow", max: 1)
+        configuration.outputLinesPerRunner = 10_000
+        try await withAdminPool(configuration, clientBufferBytes: 8 * 1024) { pool, harness in
+            // 6,000 lines of output (3,000 each on stdout and stderr) for a logs backlog.
+            let line = String(repeating: "x", count: 100)
+            _ = try await pool.call(Shout(lines: Array(repeating: line, count: 3_000)))
+            let runner = try #require(await pool.status().runners.first?.id)
             let raw = try RawConnection(path: harness.path)
             var size = 4 * 1024  // shrink the kernel buffers so the server's own bound is reached
             setsockopt(raw.fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
-            raw.write("{\"type\":\"hello\",\"protocol\":1}\n{\"type\":\"subscribe\",\"intervalMs\":100,\"snapshots\":true}\n")
-            // Far more replies than the kernel's socket buffers (~200 KB) and the server's
-            // 8 KiB bound hold, whatever the machine's speed: 2,000 snapshots of ~700 bytes.
-            raw.write(String(repeating: "{\"type\":\"snapshot\"}\n", count: 2000))
+            await raw.write("{\"type\":\"hello\",\"protocol\":1}\n{\"type\":\"subscribe\",\"intervalMs\":100,\"snapshots\":true}\n")
+            // Far more than the kernel's socket buffers (~200 KB) and the server's 8 KiB bound
+            // hold, from one cheap request: a backlog of 6,000 lines, ~900 KB of replies. (2,000
+            // snapshot requests did it too, but their work starved the rest of the suite.)
+            await raw.write("{\"type\":\"logs\",\"runner\":\"\(runner)\",\"lines\":6000}\n")
             // Not reading for 2 s while snapshots pile up; calls stay fast.
             let started = ContinuousClock.now
             for i in 0..<200 { _ = try await pool.call(Echo(i)) }
             try await Task.sleep(for: .seconds(2))
             #expect(ContinuousClock.now - started < .seconds(10))
             var sawDropped = false
-            for _ in 0..<500 {
+            for _ in 0..<7_000 {
                 guard let reply = await raw.reply() else { break }
                 if case .dropped(let count) = reply {
                     #expect(count > 0)
