@@ -8,7 +8,10 @@ public enum ProcessProbe {
     public struct Sample: Sendable, CustomStringConvertible {
         public var fileDescriptors: Int
         public var threads: Int
-        public var zombieChildren: Int
+        public var zombieChildren: Int { zombies.count }
+        /// Children exited and not yet reaped. One just exiting is normal; one still here a
+        /// second later is a leak.
+        public var zombies: Set<Int32>
         public var residentBytes: UInt64
 
         public var description: String {
@@ -18,18 +21,18 @@ public enum ProcessProbe {
 
     public static func sample() -> Sample {
         let me = getpid()
-        var zombies = 0
+        var zombies: Set<Int32> = []
         for entry in directory("/proc") {
             guard let pid = Int32(entry), let stat = read("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")") else { continue }
             // Fields after the command: state, ppid, …
             let fields = stat[stat.index(after: close)...].split(separator: " ")
-            if fields.count > 1, fields[0] == "Z", Int32(fields[1]) == me { zombies += 1 }
+            if fields.count > 1, fields[0] == "Z", Int32(fields[1]) == me { zombies.insert(pid) }
         }
         let pages = read("/proc/self/statm")?.split(separator: " ").dropFirst().first.flatMap { UInt64($0) } ?? 0
         return Sample(
             fileDescriptors: directory("/proc/self/fd").count - 1,  // less the one listing it
             threads: directory("/proc/self/task").count,
-            zombieChildren: zombies,
+            zombies: zombies,
             residentBytes: pages * UInt64(sysconf(Int32(_SC_PAGESIZE))))
     }
 
