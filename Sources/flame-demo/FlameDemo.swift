@@ -34,7 +34,7 @@ struct FlameDemo: AsyncParsableCommand {
     }
 
     func validate() throws {
-        guard rate > 0, rate <= 100_000 else { throw ValidationError("--rate must be between 0 and 100000, got \(rate)") }
+        guard rate > 0, rate <= 100_000 else { throw ValidationError("--rate must be more than 0 and at most 100000 calls per second, got \(rate)") }
         if let duration, duration <= 0 { throw ValidationError("--duration must be positive, got \(duration)") }
         if backend == .slurm { throw ValidationError("--backend slurm is not available yet; use --backend local") }
     }

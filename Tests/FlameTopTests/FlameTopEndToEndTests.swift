@@ -151,6 +151,22 @@ import Testing
         await tmux.kill()
     }
 
+    @Test func flameDemoRefusesANonPositiveRateSayingWhatItTakes() async throws {
+        let result = try await onDedicatedThread { () -> (Int32, String) in
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: TestRunner.sibling("flame-demo"))
+            process.arguments = ["--rate", "0"]
+            let err = Pipe()
+            process.standardError = err
+            try process.run()
+            let data = err.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        }
+        #expect(result.0 == 64)  // argument-parser's usage error
+        #expect(result.1.contains("--rate must be more than 0"), "\(result.1)")
+    }
+
     @Test func badThemeFailsFastNamingFileAndLine() async throws {
         let path = "/tmp/flame-top-bad-\(UUID().uuidString.prefix(8)).theme"
         try "text = default\nqueue = not-a-colour\n".write(toFile: path, atomically: true, encoding: .utf8)
