@@ -200,9 +200,8 @@ struct PoolStateMachine<Instant: InstantProtocol>: Sendable where Instant.Durati
         liveWaiters.remove(waiter) != nil
     }
 
-    /// The runner finished a call (with its result or a failure).
-    /// Call `id` ended. With `runner`, only if the call was placed on that runner (a report
-    /// from any other runner about it is ignored).
+    /// The runner finished a call (with its result or a failure). With `runner`, only if the
+    /// call was placed on that runner: a report from any other runner about it is ignored.
     mutating func callFinished(_ id: CallID, succeeded: Bool, on runner: RunnerID? = nil, now: Instant) -> [Action] {
         guard let placed = calls[id]?.runner, runner == nil || runner == placed, let call = calls.removeValue(forKey: id) else { return [] }
         var actions: [Action] = []
