@@ -140,9 +140,11 @@ private func record(_ snapshot: Snapshot, at time: Double, in model: inout Model
 /// Rows reorder (sorting by CPU) and come and go between snapshots: the selection stays on
 /// the same pool and runner when they still exist, else on the row where they were.
 private func keepSelection(pool: String?, runner: String?, in model: inout Model) {
-    if let index = model.visiblePools.firstIndex(where: { $0.name == pool }) { model.selectedPool = index }
-    if let index = model.visibleRunners.firstIndex(where: { $0.id == runner }) { model.selectedRunner = index }
-    clampSelection(&model)
+    // Each list is filtered and sorted once (clampSelection would do it again).
+    let pools = model.visiblePools
+    model.selectedPool = pools.firstIndex { $0.name == pool } ?? min(model.selectedPool, max(pools.count - 1, 0))
+    let runners = model.visibleRunners
+    model.selectedRunner = runners.firstIndex { $0.id == runner } ?? min(model.selectedRunner, max(runners.count - 1, 0))
 }
 
 private func clampSelection(_ model: inout Model) {
