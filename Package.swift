@@ -138,7 +138,7 @@ let package = Package(
         ),
 
         // Helpers shared by the test targets (runner location, polling, pools under test).
-        .target(name: "FLAMETestSupport", dependencies: ["FLAME"], swiftSettings: strictSettings),
+        .target(name: "FLAMETestSupport", dependencies: ["FLAME", "FLAMEChaos"], swiftSettings: strictSettings),
 
         .testTarget(name: "FLAMEWireTests", dependencies: ["FLAMEWire"], swiftSettings: strictSettings),
         .testTarget(

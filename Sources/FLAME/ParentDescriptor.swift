@@ -86,8 +86,8 @@ enum BuildIdentity {
     }
 }
 
-/// CPU time and resident memory of this process, for heartbeats.
-enum ResourceUsage {
+/// CPU time and resident memory of this process, for heartbeats (and the chaos suite's probe).
+package enum ResourceUsage {
     static func cpuNanoseconds() -> UInt64 {
         var usage = rusage()
         guard getrusage(RUSAGE_SELF.rawValue, &usage) == 0 else { return 0 }
@@ -96,7 +96,7 @@ enum ResourceUsage {
     }
 
     /// Resident set size from /proc/self/statm.
-    static func residentBytes() -> UInt64 {
+    package static func residentBytes() -> UInt64 {
         let fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return 0 }
         defer { close(fd) }

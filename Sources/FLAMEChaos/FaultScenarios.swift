@@ -41,152 +41,148 @@ public struct ChaosSuite: Sendable {
     /// `kill -9` a random runner every 100–600 ms while the load runs; after each, how long
     /// until the pool has `min` live runners again.
     func killRunners() async throws -> ScenarioReport {
-        var report = ScenarioReport(name: "kill-runners")
         let pool = try await pool("chaos-kill", min: 2, max: 4)
-        report.before = ProcessProbe.sample()
-        let load = Load(pool: pool, callers: profile.callers)
-        let end = ContinuousClock.now + profile.faultPhase
-        while ContinuousClock.now < end {
-            try await Task.sleep(for: .milliseconds(Int.random(in: 100...600)))
-            let live = await pool.status().runners.filter { $0.state != .booting && $0.pid != nil }
-            guard let victim = live.randomElement(), let pid = victim.pid else { continue }
-            let killedAt = ContinuousClock.now
-            kill(pid, SIGKILL)
-            report.faults += 1
-            if let healed = await recovery(of: pool, since: killedAt, without: pid, atLeast: 2) {
-                report.maxRecovery = max(report.maxRecovery ?? .zero, healed)
-            } else {
-                report.problems.append("the pool did not get back to 2 runners within 10 s of a kill")
+        return try await scenario("kill-runners", on: pool) { report in
+            let load = Load(pool: pool, callers: profile.callers)
+            let end = ContinuousClock.now + profile.faultPhase
+            while ContinuousClock.now < end {
+                try await Task.sleep(for: .milliseconds(Int.random(in: 100...600)))
+                let live = await pool.status().runners.filter { $0.state != .booting && $0.pid != nil }
+                guard let victim = live.randomElement(), let pid = victim.pid else { continue }
+                let killedAt = ContinuousClock.now
+                kill(pid, SIGKILL)
+                report.faults += 1
+                if let healed = await recovery(of: pool, since: killedAt, without: pid, atLeast: 2) {
+                    report.maxRecovery = max(report.maxRecovery ?? .zero, healed)
+                } else {
+                    report.problems.append("the pool did not get back to 2 runners within 10 s of a kill")
+                }
             }
+            report.absorb(await load.stop())
+            // Recovered to demand: a fresh round of calls all succeed.
+            let after = try await Self.allSucceed(pool, calls: 40)
+            report.expect(after, "after the faults, 40 calls all succeed")
+            report.expect(report.succeeded > 0, "calls kept succeeding between faults")
         }
-        report.absorb(await load.stop())
-        // Recovered to demand: a fresh round of calls all succeed.
-        let after = try await Self.allSucceed(pool, calls: 40)
-        report.expect(after, "after the faults, 40 calls all succeed")
-        report.expect(report.succeeded > 0, "calls kept succeeding between faults")
-        await pool.shutdown()
-        report.after = ProcessProbe.sample()
-        return report
     }
 
     /// SIGSTOP a runner (hung, not dead): its calls time out, it is killed and replaced.
     func stopRunner() async throws -> ScenarioReport {
-        var report = ScenarioReport(name: "stop-runner")
         let pool = try await pool("chaos-stop", min: 2, max: 2)
-        report.before = ProcessProbe.sample()
-        let load = Load(pool: pool, callers: profile.callers, callTimeout: .seconds(1))
-        let rounds = max(1, Int(profile.faultPhase / .seconds(8)))
-        for _ in 0..<rounds {
-            try await Task.sleep(for: .seconds(1))
-            guard let pid = await pool.status().runners.compactMap(\.pid).randomElement() else { continue }
-            let stoppedAt = ContinuousClock.now
-            kill(pid, SIGSTOP)
-            report.faults += 1
-            if let healed = await recovery(of: pool, since: stoppedAt, without: pid, atLeast: 2, within: .seconds(15)) {
-                report.maxRecovery = max(report.maxRecovery ?? .zero, healed)
-            } else {
-                report.problems.append("the stopped runner was not replaced within 15 s")
+        return try await scenario("stop-runner", on: pool) { report in
+            let load = Load(pool: pool, callers: profile.callers, callTimeout: .seconds(1))
+            let rounds = max(1, Int(profile.faultPhase / .seconds(8)))
+            for _ in 0..<rounds {
+                try await Task.sleep(for: .seconds(1))
+                guard let pid = await pool.status().runners.compactMap(\.pid).randomElement() else { continue }
+                let stoppedAt = ContinuousClock.now
+                kill(pid, SIGSTOP)
+                report.faults += 1
+                if let healed = await recovery(of: pool, since: stoppedAt, without: pid, atLeast: 2, within: .seconds(15)) {
+                    report.maxRecovery = max(report.maxRecovery ?? .zero, healed)
+                } else {
+                    report.problems.append("the stopped runner was not replaced within 15 s")
+                }
+                report.expect(!ProcessProbe.isAlive(pid), "the stopped runner \(pid) was killed")
+                kill(pid, SIGCONT)  // in case it was not: never leave a stopped process behind
             }
-            report.expect(!Self.isAlive(pid), "the stopped runner \(pid) was killed")
-            kill(pid, SIGCONT)  // in case it was not: never leave a stopped process behind
+            report.absorb(await load.stop())
+            report.expect((report.failures["timeout"] ?? 0) > 0, "calls on the stopped runner failed with timeout")
+            report.expect(try await Self.allSucceed(pool, calls: 20), "after the faults, 20 calls all succeed")
         }
-        report.absorb(await load.stop())
-        report.expect((report.failures["timeout"] ?? 0) > 0, "calls on the stopped runner failed with timeout")
-        report.expect(try await Self.allSucceed(pool, calls: 20), "after the faults, 20 calls all succeed")
-        await pool.shutdown()
-        report.after = ProcessProbe.sample()
-        return report
     }
 
     /// Jobs that misbehave, beside a steady load: each fails its own call with a clear
     /// error (or, flooding stdout, succeeds with the output bounded) and nothing else.
     func hostileJobs() async throws -> ScenarioReport {
-        var report = ScenarioReport(name: "hostile-jobs")
         let pool = try await pool("chaos-hostile", min: 2, max: 3)
-        report.before = ProcessProbe.sample()
-        let load = Load(pool: pool, callers: profile.callers / 2)
-        func outcome(_ body: () async throws -> Int) async -> String {
-            do { return "ok \(try await body())" } catch { return "\(failureName(error)): \(error)" }
+        return try await scenario("hostile-jobs", on: pool) { report in
+            let load = Load(pool: pool, callers: profile.callers / 2)
+            func outcome(_ body: () async throws -> Int) async -> String {
+                do { return "ok \(try await body())" } catch { return "\(failureName(error)): \(error)" }
+            }
+            let stubborn = await outcome { try await pool.call(Stubborn(milliseconds: 20_000), timeout: .milliseconds(500)) }
+            report.expect(stubborn.hasPrefix("timeout"), "a job ignoring cancellation times out (\(stubborn.prefix(80)))")
+            let exits = await outcome { try await pool.call(ExitProcess(status: 3)) }
+            report.expect(exits.hasPrefix("runnerExited") && exits.contains("3"), "a job exiting the process fails its call naming the status (\(exits.prefix(100)))")
+            let crash = await outcome { try await pool.call(Crash()) }
+            report.expect(crash.hasPrefix("runnerExited") && crash.contains("signal"), "a job trapping fails its call naming the signal (\(crash.prefix(100)))")
+            let rssBefore = ProcessProbe.sample().residentBytes
+            let flood = await outcome { try await pool.call(Flood(lines: 200_000), timeout: .seconds(30)) }
+            let grown = Int64(ProcessProbe.sample().residentBytes) - Int64(rssBefore)
+            report.expect(flood == "ok 200000", "a job writing 20 MB to stdout completes (\(flood.prefix(80)))")
+            report.expect(grown < 64 << 20, "the parent grew \(grown >> 20) MB holding that output (bound: the per-runner ring)")
+            report.faults = 4
+            report.absorb(await load.stop())
+            report.expect(try await Self.allSucceed(pool, calls: 20), "afterwards, 20 calls all succeed")
         }
-        let stubborn = await outcome { try await pool.call(Stubborn(milliseconds: 20_000), timeout: .milliseconds(500)) }
-        report.expect(stubborn.hasPrefix("timeout"), "a job ignoring cancellation times out (\(stubborn.prefix(80)))")
-        let exits = await outcome { try await pool.call(ExitProcess(status: 3)) }
-        report.expect(exits.hasPrefix("runnerExited") && exits.contains("3"), "a job exiting the process fails its call naming the status (\(exits.prefix(100)))")
-        let crash = await outcome { try await pool.call(Crash()) }
-        report.expect(crash.hasPrefix("runnerExited") && crash.contains("signal"), "a job trapping fails its call naming the signal (\(crash.prefix(100)))")
-        let rssBefore = ProcessProbe.sample().residentBytes
-        let flood = await outcome { try await pool.call(Flood(lines: 200_000), timeout: .seconds(30)) }
-        let grown = Int64(ProcessProbe.sample().residentBytes) - Int64(rssBefore)
-        report.expect(flood == "ok 200000", "a job writing 20 MB to stdout completes (\(flood.prefix(80)))")
-        report.expect(grown < 64 << 20, "the parent grew \(grown >> 20) MB holding that output (bound: the per-runner ring)")
-        report.faults = 4
-        report.absorb(await load.stop())
-        report.expect(try await Self.allSucceed(pool, calls: 20), "afterwards, 20 calls all succeed")
-        await pool.shutdown()
-        report.after = ProcessProbe.sample()
-        return report
     }
 
     /// Drain a runner, drain the pool, lower `max` and raise it again, all under load:
     /// not one call may fail.
     func drainAndShrink() async throws -> ScenarioReport {
-        var report = ScenarioReport(name: "drain-and-shrink")
         let pool = try await pool("chaos-drain", min: 2, max: 4)
-        report.before = ProcessProbe.sample()
-        let load = Load(pool: pool, callers: profile.callers, jobMilliseconds: 20)
-        let rounds = max(1, Int(profile.faultPhase / .seconds(8)))
-        for _ in 0..<rounds {
-            try await Task.sleep(for: .seconds(1))
-            if let runner = await pool.status().runners.first(where: { $0.state != .booting }) {
-                try await pool.drain(runner: runner.id)
-                report.faults += 1
+        return try await scenario("drain-and-shrink", on: pool) { report in
+            let load = Load(pool: pool, callers: profile.callers, jobMilliseconds: 20)
+            let rounds = max(1, Int(profile.faultPhase / .seconds(8)))
+            for _ in 0..<rounds {
+                try await Task.sleep(for: .seconds(1))
+                if let runner = await pool.status().runners.first(where: { $0.state != .booting }) {
+                    try await pool.drain(runner: runner.id)
+                    report.faults += 1
+                }
+                try await Task.sleep(for: .seconds(1))
+                await pool.drain()
+                try await Task.sleep(for: .seconds(1))
+                try await pool.scale(min: 1, max: 2)
+                try await Task.sleep(for: .seconds(1))
+                try await pool.scale(min: 2, max: 4)
+                report.faults += 3
             }
             try await Task.sleep(for: .seconds(1))
-            await pool.drain()
-            try await Task.sleep(for: .seconds(1))
-            try await pool.scale(min: 1, max: 2)
-            try await Task.sleep(for: .seconds(1))
-            try await pool.scale(min: 2, max: 4)
-            report.faults += 3
+            report.absorb(await load.stop())
+            report.expect(report.failures.isEmpty, "no call failed while draining and shrinking")
         }
-        try await Task.sleep(for: .seconds(1))
-        report.absorb(await load.stop())
-        report.expect(report.failures.isEmpty, "no call failed while draining and shrinking")
-        await pool.shutdown()
-        report.after = ProcessProbe.sample()
-        return report
     }
 
     /// A backend that fails every other boot and hangs every third past `bootTimeout`:
     /// callers are served by the runners that do boot, and none waits past its timeout.
     func bootFailures() async throws -> ScenarioReport {
-        var report = ScenarioReport(name: "boot-failures")
         let flaky = FlakyBackend(wrapping: makeBackend())
         let pool = try await pool("chaos-boot", min: 0, max: 3, configure: {
             $0.bootTimeout = .milliseconds(800)
             $0.idleShutdownAfter = .milliseconds(300)
             $0.maxConcurrency = 2
         }, backend: flaky)
-        report.before = ProcessProbe.sample()
-        // Bursts of load with pauses long enough for idle runners to retire: every burst
-        // needs new boots (6 callers, 2 calls per runner).
-        let end = ContinuousClock.now + profile.faultPhase
-        while ContinuousClock.now < end {
-            let load = Load(pool: pool, callers: 6, callTimeout: .seconds(3))
-            try await Task.sleep(for: .milliseconds(700))
-            report.absorb(await load.stop())
-            try await Task.sleep(for: .milliseconds(700))
+        return try await scenario("boot-failures", on: pool) { report in
+            // Bursts of load with pauses long enough for idle runners to retire: every burst
+            // needs new boots (6 callers, 2 calls per runner).
+            let end = ContinuousClock.now + profile.faultPhase
+            while ContinuousClock.now < end {
+                let load = Load(pool: pool, callers: 6, callTimeout: .seconds(3))
+                try await Task.sleep(for: .milliseconds(700))
+                report.absorb(await load.stop())
+                try await Task.sleep(for: .milliseconds(700))
+            }
+            let boots = flaky.counts
+            report.faults = boots.failed + boots.hung
+            report.expect(boots.failed > 0 && boots.hung > 0, "boots failed (\(boots.failed)) and hung (\(boots.hung)) of \(boots.attempts)")
+            report.expect(report.succeeded > 0, "calls were served by the runners that booted")
         }
-        let boots = flaky.counts
-        report.faults = boots.failed + boots.hung
-        report.expect(boots.failed > 0 && boots.hung > 0, "boots failed (\(boots.failed)) and hung (\(boots.hung)) of \(boots.attempts)")
-        report.expect(report.succeeded > 0, "calls were served by the runners that booted")
+    }
+
+    // MARK: - Helpers
+
+    /// The frame of every fault scenario: the probe sampled with `pool` up, the scenario's
+    /// own work on its report, then the pool shut down and the probe sampled again.
+    func scenario(_ name: String, on pool: Pool, _ body: (inout ScenarioReport) async throws -> Void) async throws -> ScenarioReport {
+        var report = ScenarioReport(name: name)
+        report.before = ProcessProbe.sample()
+        try await body(&report)
         await pool.shutdown()
         report.after = ProcessProbe.sample()
         return report
     }
-
-    // MARK: - Helpers
 
     /// How long after `since` the pool had `atLeast` live runners, none of them `pid`.
     func recovery(of pool: Pool, since: ContinuousClock.Instant, without pid: Int32, atLeast: Int, within: Duration = .seconds(10)) async -> Duration? {
@@ -207,9 +203,4 @@ public struct ChaosSuite: Sendable {
         }
     }
 
-    static func isAlive(_ pid: Int32) -> Bool {
-        guard let stat = ProcessProbe.read("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")") else { return false }
-        let state = stat[stat.index(close, offsetBy: 2)...].prefix(1)
-        return state != "Z" && state != "X"
-    }
 }

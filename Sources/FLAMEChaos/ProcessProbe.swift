@@ -1,3 +1,4 @@
+import FLAME
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -28,12 +29,18 @@ public enum ProcessProbe {
             let fields = stat[stat.index(after: close)...].split(separator: " ")
             if fields.count > 1, fields[0] == "Z", Int32(fields[1]) == me { zombies.insert(pid) }
         }
-        let pages = read("/proc/self/statm")?.split(separator: " ").dropFirst().first.flatMap { UInt64($0) } ?? 0
         return Sample(
             fileDescriptors: directory("/proc/self/fd").count - 1,  // less the one listing it
             threads: directory("/proc/self/task").count,
             zombies: zombies,
-            residentBytes: pages * UInt64(sysconf(Int32(_SC_PAGESIZE))))
+            residentBytes: ResourceUsage.residentBytes())
+    }
+
+    /// Whether `pid` is a live process: not gone, and not a zombie waiting to be reaped.
+    public static func isAlive(_ pid: Int32) -> Bool {
+        guard let stat = read("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")") else { return false }
+        let state = stat[stat.index(close, offsetBy: 2)...].prefix(1)
+        return state != "Z" && state != "X"
     }
 
     static func directory(_ path: String) -> [String] {

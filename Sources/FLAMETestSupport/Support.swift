@@ -1,4 +1,5 @@
 public import FLAME
+import FLAMEChaos
 public import Foundation
 public import Testing
 
@@ -22,13 +23,7 @@ public enum TestRunner {
 }
 
 /// Whether `pid` is a live (not zombie) process.
-public func processIsAlive(_ pid: Int32) -> Bool {
-    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-        let close = stat.lastIndex(of: ")")
-    else { return false }
-    let state = stat[stat.index(close, offsetBy: 2)]
-    return state != "Z" && state != "X"
-}
+public func processIsAlive(_ pid: Int32) -> Bool { ProcessProbe.isAlive(pid) }
 
 /// Polls `condition` every 20 ms until it holds or `timeout` passes; returns whether it held.
 public func eventually(within timeout: Duration = .seconds(10), _ condition: () async throws -> Bool) async rethrows -> Bool {
