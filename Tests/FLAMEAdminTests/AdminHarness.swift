@@ -40,41 +40,15 @@ func withAdminPool<T>(
     return try await withPool(configuration) { pool in try await body(pool, harness) }
 }
 
-/// The result of running flamectl.
-struct CommandResult {
-    var status: Int32
-    var stdout: String
-    var stderr: String
-}
-
-/// Runs the built flamectl with `arguments` (optionally as another user through setpriv), on a
-/// thread of its own.
+/// Runs the built flamectl with `arguments` (optionally as another user through setpriv),
+/// without the test's FLAME_ADMIN_SOCKET.
 func flamectl(_ arguments: [String], asUser uid: Int? = nil) async throws -> CommandResult {
-    try await onDedicatedThread { try runFlamectl(arguments, asUser: uid) }
-}
-
-private func runFlamectl(_ arguments: [String], asUser uid: Int?) throws -> CommandResult {
-    let process = Process()
-    if let uid {
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
-        process.arguments = ["--reuid=\(uid)", "--regid=\(uid)", "--clear-groups", TestRunner.sibling("flamectl")] + arguments
-    } else {
-        process.executableURL = URL(fileURLWithPath: TestRunner.sibling("flamectl"))
-        process.arguments = arguments
-    }
     var environment = ProcessInfo.processInfo.environment
     environment["FLAME_ADMIN_SOCKET"] = nil
-    process.environment = environment
-    let out = Pipe()
-    let err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let stdout = out.fileHandleForReading.readDataToEndOfFile()
-    let stderr = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return CommandResult(
-        status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+    let flamectl = TestRunner.sibling("flamectl")
+    guard let uid else { return try await runCommand(flamectl, arguments, environment: environment) }
+    return try await runCommand(
+        "/usr/bin/setpriv", ["--reuid=\(uid)", "--regid=\(uid)", "--clear-groups", flamectl] + arguments, environment: environment)
 }
 
 /// A raw connection that writes bytes and reads reply lines, for protocol abuse.

@@ -69,18 +69,9 @@ import Testing
     @Test func listFindsParentsAndEventsStream() async throws {
         try await withAdminPool(PoolConfiguration(name: "ctl-events", max: 1)) { pool, harness in
             // list reads the default directory; point XDG_RUNTIME_DIR at the harness's.
-            let listed = try await onDedicatedThread { () -> String in
-                let process = Process()
-                process.executableURL = URL(fileURLWithPath: TestRunner.sibling("flamectl"))
-                process.arguments = ["list"]
-                process.environment = ["XDG_RUNTIME_DIR": "/nonexistent-\(getpid())"]
-                let out = Pipe()
-                process.standardOutput = out
-                try process.run()
-                let data = out.fileHandleForReading.readDataToEndOfFile()
-                process.waitUntilExit()
-                return String(decoding: data, as: UTF8.self)
-            }
+            let listed = try await runCommand(
+                TestRunner.sibling("flamectl"), ["list"], environment: ["XDG_RUNTIME_DIR": "/nonexistent-\(getpid())"]
+            ).stdout
             #expect(listed.contains("no flame parents in /nonexistent-\(getpid())/flame"))
 
             async let events = onDedicatedThread { () -> String in

@@ -7,11 +7,17 @@ import Testing
     let flameTop = TestRunner.sibling("flame-top")
 
     @Test func attachNavigateScaleKillResizeReconnectAndQuit() async throws {
+        try await withDemoInTmux(scenario)
+    }
+
+    /// Runs `body` with a live flame-demo and a tmux server of its own; records its error
+    /// as the test's, and always stops both.
+    private func withDemoInTmux(_ body: (DemoParent, Tmux) async throws -> Void) async throws {
         let demo = DemoParent()
         try await demo.start()
         let tmux = Tmux()
         do {
-            try await scenario(demo: demo, tmux: tmux)
+            try await body(demo, tmux)
         } catch {
             Issue.record("the scenario failed: \(error)")
         }
@@ -84,10 +90,7 @@ import Testing
     /// Filter, pause, refresh interval and themes on a live parent, in a direct-colour
     /// terminal where themes' #rrggbb arrive as 24-bit colour.
     @Test func filterPauseIntervalThemesAndTrueColour() async throws {
-        let demo = DemoParent()
-        try await demo.start()
-        let tmux = Tmux()
-        do {
+        try await withDemoInTmux { demo, tmux in
             try await tmux.start("\(flameTop) --socket \(demo.socket) --interval 1s --theme solarized-dark", term: "tmux-direct")
             try await tmux.waitFor("thumbnails")
             // solarized-dark's title is #93a1a1.
@@ -116,11 +119,7 @@ import Testing
 
             try await tmux.keys("q")
             try await tmux.waitFor("EXITED=0")
-        } catch {
-            Issue.record("the scenario failed: \(error)")
         }
-        await tmux.kill()
-        await demo.stop()
     }
 
     @Test func withoutAParentItShowsTheBannerAndCtrlCQuitsCleanly() async throws {
@@ -152,38 +151,18 @@ import Testing
     }
 
     @Test func flameDemoRefusesANonPositiveRateSayingWhatItTakes() async throws {
-        let result = try await onDedicatedThread { () -> (Int32, String) in
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: TestRunner.sibling("flame-demo"))
-            process.arguments = ["--rate", "0"]
-            let err = Pipe()
-            process.standardError = err
-            try process.run()
-            let data = err.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-        }
-        #expect(result.0 == 64)  // argument-parser's usage error
-        #expect(result.1.contains("--rate must be more than 0"), "\(result.1)")
+        let result = try await runCommand(TestRunner.sibling("flame-demo"), ["--rate", "0"])
+        #expect(result.status == 64)  // argument-parser's usage error
+        #expect(result.stderr.contains("--rate must be more than 0"), "\(result.stderr)")
     }
 
     @Test func badThemeFailsFastNamingFileAndLine() async throws {
         let path = "/tmp/flame-top-bad-\(UUID().uuidString.prefix(8)).theme"
         try "text = default\nqueue = not-a-colour\n".write(toFile: path, atomically: true, encoding: .utf8)
         defer { unlink(path) }
-        let result = try await onDedicatedThread { () -> (Int32, String) in
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: TestRunner.sibling("flame-top"))
-            process.arguments = ["--theme", path, "--once", "--json", "--socket", "/nonexistent.sock"]
-            let err = Pipe()
-            process.standardError = err
-            try process.run()
-            let data = err.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-        }
-        #expect(result.0 == 1)
-        #expect(result.1.contains("\(path):2:"), "\(result.1)")
+        let result = try await runCommand(TestRunner.sibling("flame-top"), ["--theme", path, "--once", "--json", "--socket", "/nonexistent.sock"])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("\(path):2:"), "\(result.stderr)")
     }
 }
 
