@@ -21,19 +21,29 @@ public enum ProcessProbe {
     }
 
     public static func sample() -> Sample {
+        Sample(
+            fileDescriptors: directory("/proc/self/fd").count - 1,  // less the one listing it
+            threads: directory("/proc/self/task").count,
+            zombies: Set(childProcesses().filter { $0.state == "Z" }.map(\.pid)),
+            residentBytes: ResourceUsage.residentBytes())
+    }
+
+    /// The pids of this process's children, running or exited and not yet reaped.
+    public static func children() -> Set<Int32> {
+        Set(childProcesses().map(\.pid))
+    }
+
+    /// Every child of this process with its state letter from /proc/PID/stat (`Z`: zombie).
+    private static func childProcesses() -> [(pid: Int32, state: Substring)] {
         let me = getpid()
-        var zombies: Set<Int32> = []
+        var children: [(pid: Int32, state: Substring)] = []
         for entry in directory("/proc") {
             guard let pid = Int32(entry), let stat = read("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")") else { continue }
             // Fields after the command: state, ppid, …
             let fields = stat[stat.index(after: close)...].split(separator: " ")
-            if fields.count > 1, fields[0] == "Z", Int32(fields[1]) == me { zombies.insert(pid) }
+            if fields.count > 1, Int32(fields[1]) == me { children.append((pid, fields[0])) }
         }
-        return Sample(
-            fileDescriptors: directory("/proc/self/fd").count - 1,  // less the one listing it
-            threads: directory("/proc/self/task").count,
-            zombies: zombies,
-            residentBytes: ResourceUsage.residentBytes())
+        return children
     }
 
     /// Whether `pid` is a live process: not gone, and not a zombie waiting to be reaped.

@@ -2,6 +2,7 @@ public import FLAME
 import FLAMEChaos
 public import Foundation
 public import Testing
+import Synchronization
 
 /// Helpers shared by the test targets.
 
@@ -25,30 +26,66 @@ public enum TestRunner {
 /// Whether `pid` is a live (not zombie) process.
 public func processIsAlive(_ pid: Int32) -> Bool { ProcessProbe.isAlive(pid) }
 
-/// Polls `condition` every 20 ms until it holds or `timeout` passes; returns whether it held.
-public func eventually(within timeout: Duration = .seconds(10), _ condition: () async throws -> Bool) async rethrows -> Bool {
+/// Polls `condition` every 20 ms until it holds or `timeout` passes. A condition that never
+/// holds fails the test at the caller's line (a timeout never passes silently); the result
+/// says whether it held, for a caller that goes on differently.
+@discardableResult
+public func eventually(
+    within timeout: Duration = .seconds(10), sourceLocation: SourceLocation = #_sourceLocation,
+    _ condition: () async throws -> Bool
+) async rethrows -> Bool {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
         if try await condition() { return true }
         try? await Task.sleep(for: .milliseconds(20))
     }
-    return try await condition()
+    if try await condition() { return true }
+    Issue.record("the condition did not hold within \(timeout)", sourceLocation: sourceLocation)
+    return false
 }
 
-/// A pool of real runner processes, shut down (and checked for leftovers) after `body`.
+/// A backend that launches through `base` and remembers the pid of every runner it booted,
+/// so a test can check afterwards that none is left.
+public final class RecordingBackend: Backend {
+    public let base: any Backend
+    private let recorded = Mutex<[Int32]>([])
+
+    public init(_ base: any Backend) { self.base = base }
+
+    /// The pids of every runner booted so far, in boot order.
+    public var pids: [Int32] { recorded.withLock { $0 } }
+
+    public func boot(_ spec: RunnerSpec, events: any RunnerEventHandler) async throws -> any RunnerLink {
+        let link = try await base.boot(spec, events: events)
+        if let pid = link.pid { recorded.withLock { $0.append(pid) } }
+        return link
+    }
+}
+
+/// A pool of real runner processes, shut down after `body`; then every runner it booted must
+/// be gone: no runner listed, and no process of them left as a child of this one (running or
+/// an unreaped zombie).
 public func withPool<T>(
     _ configuration: PoolConfiguration, environment: [String: String] = [:],
+    sourceLocation: SourceLocation = #_sourceLocation,
     _ body: (Pool) async throws -> T
 ) async throws -> T {
-    let pool = try await Pool(configuration, backend: TestRunner.backend(environment: environment))
+    let backend = RecordingBackend(TestRunner.backend(environment: environment))
+    let pool = try await Pool(configuration, backend: backend)
+    let result: Result<T, any Error>
     do {
-        let result = try await body(pool)
-        await pool.shutdown()
-        return result
+        result = .success(try await body(pool))
     } catch {
-        await pool.shutdown()
-        throw error
+        result = .failure(error)
     }
+    await pool.shutdown()
+    let listed = await pool.status().runners.map(\.id)
+    if !listed.isEmpty { Issue.record("runners still listed after shutdown: \(listed)", sourceLocation: sourceLocation) }
+    let leftovers = ProcessProbe.children().intersection(backend.pids)
+    if !leftovers.isEmpty {
+        Issue.record("runner processes left after shutdown: \(leftovers.sorted())", sourceLocation: sourceLocation)
+    }
+    return try result.get()
 }
 
 extension FLAMEError.Code {

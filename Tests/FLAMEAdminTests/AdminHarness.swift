@@ -93,9 +93,10 @@ final class RawConnection {
         }
     }
 
-    /// The next reply, decoded; nil after 10 s without one, or on EOF. Polls without blocking
-    /// a thread (the cooperative pool has as many threads as cores).
-    func reply() async -> AdminReply? {
+    /// The next reply line as the server sent it (without its newline); nil after 10 s
+    /// without one, or on EOF. Polls without blocking a thread (the cooperative pool has as
+    /// many threads as cores).
+    func line() async -> [UInt8]? {
         let deadline = ContinuousClock.now + .seconds(10)
         while pending.isEmpty {
             var buffer = [UInt8](repeating: 0, count: 65536)
@@ -108,6 +109,15 @@ final class RawConnection {
             }
             for case .line(let line) in reader.feed(buffer[..<count]) { pending.append(line) }
         }
-        return try? AdminCodec.decode(AdminReply.self, from: pending.removeFirst()).body
+        return pending.removeFirst()
     }
+
+    /// The next reply with the id it carries; nil as for ``line()``, or when it does not decode.
+    func envelope() async -> AdminEnvelope<AdminReply>? {
+        guard let line = await line() else { return nil }
+        return try? AdminCodec.decode(AdminReply.self, from: line)
+    }
+
+    /// The next reply, decoded; nil as for ``envelope()``.
+    func reply() async -> AdminReply? { await envelope()?.body }
 }

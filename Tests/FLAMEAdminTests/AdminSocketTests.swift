@@ -25,14 +25,41 @@ import Testing
             #expect(mine.latency.p50Us > 0)
             let runner = try #require(mine.runners.first)
             #expect(runner.state == "idle" && runner.pid.map(processIsAlive) == true && runner.host == "local")
-            // The raw line has the documented names.
+            // The line the server sent (not a re-encoding) has every contract field, at its
+            // documented place, with the documented JSON type.
             let raw = try RawConnection(path: harness.path)
             await raw.write("{\"type\":\"hello\",\"protocol\":1}\n{\"type\":\"snapshot\",\"id\":7}\n")
-            _ = await raw.reply()
-            let line = try AdminCodec.json(AdminReply.snapshot(snapshot))
-            for field in ["\"protocol\":1", "\"uptimeSeconds\"", "\"queueDepth\"", "\"pendingBoots\"", "\"p99Us\"", "\"bootLatency\"", "\"rssBytes\"", "\"cpuPercent\"", "\"inFlight\""] {
-                #expect(line.contains(field), "missing \(field)")
-            }
+            _ = await raw.line()
+            let line = try #require(await raw.line())
+            let top = try #require(try JSONSerialization.jsonObject(with: Data(line)) as? [String: Any])
+            #expect(top["type"] as? String == "snapshot" && top["id"] as? Int == 7)
+            expectFields(top, numbers: ["protocol", "pid", "uptimeSeconds"], strings: ["app"], in: "snapshot")
+            let pools = try #require(top["pools"] as? [[String: Any]])
+            let pool = try #require(pools.first { $0["name"] as? String == "snap" })
+            expectFields(pool, numbers: ["min", "max", "maxConcurrency", "queueDepth", "pendingBoots"], strings: ["name"], in: "pool")
+            expectFields(try #require(pool["calls"] as? [String: Any]), numbers: ["completed", "failed", "timedOut"], in: "calls")
+            expectFields(try #require(pool["latency"] as? [String: Any]), numbers: ["p50Us", "p95Us", "p99Us", "maxUs"], in: "latency")
+            expectFields(try #require(pool["bootLatency"] as? [String: Any]), numbers: ["p50Us", "maxUs"], in: "bootLatency")
+            let runners = try #require(pool["runners"] as? [[String: Any]])
+            let first = try #require(runners.first)
+            expectFields(
+                first, numbers: ["pid", "cpuPercent", "rssBytes", "inFlight", "completed", "failed", "uptimeSeconds"],
+                strings: ["id", "state", "host"], in: "runner")
+            #expect(pool["calls"].flatMap { ($0 as? [String: Any])?["completed"] as? Int } == 10)
+        }
+    }
+
+    /// Records an issue for each of `numbers` that is not a JSON number in `object`, and each of
+    /// `strings` that is not a JSON string.
+    private func expectFields(
+        _ object: [String: Any], numbers: [String], strings: [String] = [], in what: String,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
+        for field in numbers where !(object[field] is NSNumber) {
+            Issue.record("\(what) lacks the number \"\(field)\": \(object[field] ?? "nothing")", sourceLocation: sourceLocation)
+        }
+        for field in strings where !(object[field] is String) {
+            Issue.record("\(what) lacks the string \"\(field)\": \(object[field] ?? "nothing")", sourceLocation: sourceLocation)
         }
     }
 
@@ -74,13 +101,13 @@ import Testing
             let client = try await harness.client()
             defer { client.close() }
             #expect(try await client.request(.scale(pool: "ops", min: 3, max: nil)) == .ok(message: "pool ops scaled to min 3, max 4"))
-            let booted = await eventually { await pool.status().runners.filter { $0.state == .idle }.count == 3 }
-            #expect(booted)
+            await eventually { await pool.status().runners.filter { $0.state == .idle }.count == 3 }
             let pids = await pool.status().runners.compactMap(\.pid)
             #expect(pids.allSatisfy(processIsAlive))
 
-            // Drain one runner under load: no call is lost.
+            // Drain one runner under load: no call is lost, and the runner goes away for real.
             let victim = await pool.status().runners[0].id
+            let victimPid = try #require(await pool.status().runners[0].pid)
             let completed = try await withThrowingTaskGroup(of: Int.self) { group in
                 for i in 0..<40 { group.addTask { try await pool.call(Sleep(milliseconds: 10 + i % 5)) } }
                 try await Task.sleep(for: .milliseconds(20))
@@ -90,24 +117,25 @@ import Testing
                 return count
             }
             #expect(completed == 40)
+            await eventually { await !pool.status().runners.contains { $0.id == victim } }
+            await eventually { !processIsAlive(victimPid) }
+            // The pool still keeps its min of 3 without the drained runner.
+            await eventually { await pool.status().runners.filter { $0.state == .idle }.count >= 3 }
 
             // Scale down: surplus runners exit for real.
             _ = try await client.request(.scale(pool: "ops", min: 0, max: 1))
-            let shrunk = await eventually { await pool.status().runners.count == 1 }
-            #expect(shrunk)
-            let alive = await eventually { pids.filter(processIsAlive).count <= 1 }
-            #expect(alive)
+            await eventually { await pool.status().runners.count == 1 }
+            await eventually { pids.filter(processIsAlive).count <= 1 }
 
             // Kill fails only that runner's calls.
             let survivorPid = try #require(await pool.status().runners.first?.pid)
             let call = Task { try await pool.call(Sleep(milliseconds: 5_000)) }
-            _ = await eventually { await pool.status().runners.first?.inFlight == 1 }
+            await eventually { await pool.status().runners.first?.inFlight == 1 }
             let runner = try #require(await pool.status().runners.first?.id)
             #expect(try await client.request(.kill(runner: runner)) == .ok(message: "runner \(runner) killed"))
             let error = await caught { try await call.value }
             #expect(FLAMEError.Code.runnerKilled ~= error!)
-            let dead = await eventually { !processIsAlive(survivorPid) }
-            #expect(dead)
+            await eventually { !processIsAlive(survivorPid) }
 
             let unknown = await caught { try await client.request(.kill(runner: "ops-99")) }
             #expect(unknown as? AdminClientError == .refused("no runner ops-99"))
@@ -118,7 +146,7 @@ import Testing
         try await withAdminPool(PoolConfiguration(name: "logs", max: 1)) { pool, harness in
             _ = try await pool.call(Shout(lines: ["first", "second"]))
             let runner = try #require(await pool.status().runners.first?.id)
-            _ = await eventually { (await pool.output(ofRunner: runner)?.lines.count ?? 0) >= 4 }
+            await eventually { (await pool.output(ofRunner: runner)?.lines.count ?? 0) >= 4 }
             let client = try await harness.client()
             defer { client.close() }
             // stdout and stderr are separate pipes: order across them is not defined, within each it is.
@@ -284,19 +312,24 @@ import Testing
 @Suite struct SnapshotSubscriptionTests {
     @Test func subscribersSharingOneEncodedSnapshotEachGetTheirOwnID() async throws {
         try await withAdminPool(PoolConfiguration(name: "subs", max: 1)) { _, harness in
-            let first = try await harness.client()
-            let second = try await harness.client()
-            defer {
-                first.close()
-                second.close()
+            // Two subscribers at the same interval, with ids of their own choosing (5 and 9):
+            // the server encodes one snapshot for both, and each line must carry its own id.
+            let first = try RawConnection(path: harness.path)
+            let second = try RawConnection(path: harness.path)
+            for (connection, id) in [(first, 5), (second, 9)] {
+                await connection.write(
+                    "{\"type\":\"hello\",\"protocol\":1}\n{\"type\":\"subscribe\",\"id\":\(id),\"intervalMs\":100,\"snapshots\":true}\n")
+                guard case .hello? = await connection.reply() else { Issue.record("no hello"); return }
+                #expect(await connection.envelope() == AdminEnvelope(id: id, .subscribed))
             }
-            for client in [first, second] {
-                var received = 0
-                for try await reply in client.stream(.subscribe(snapshots: true, intervalMilliseconds: 100, events: false)) {
-                    if case .snapshot(let snapshot) = reply, snapshot.pools.contains(where: { $0.name == "subs" }) { received += 1 }
-                    if received == 3 { break }
+            for (connection, id) in [(first, 5), (second, 9)] {
+                var ids: [Int?] = []
+                while ids.count < 3, let envelope = await connection.envelope() {
+                    if case .snapshot(let snapshot) = envelope.body, snapshot.pools.contains(where: { $0.name == "subs" }) {
+                        ids.append(envelope.id)
+                    }
                 }
-                #expect(received == 3)
+                #expect(ids == [id, id, id])
             }
             let line = AdminCodec.adding(id: 42, to: Array("{\"type\":\"ok\"}\n".utf8))
             #expect(try AdminCodec.decode(AdminReply.self, from: line.dropLast()) == AdminEnvelope(id: 42, .ok(message: "")))

@@ -24,30 +24,26 @@ import Testing
         try await withAdminPool(PoolConfiguration(name: "ctl-ops", max: 4)) { pool, harness in
             let scaled = try await flamectl(["scale", "ctl-ops", "--min", "2", "--socket", harness.path])
             #expect(scaled.status == 0 && scaled.stdout.contains("min 2, max 4"), "\(scaled)")
-            let booted = await eventually { await pool.status().runners.filter { $0.state == .idle }.count == 2 }
-            #expect(booted)
+            await eventually { await pool.status().runners.filter { $0.state == .idle }.count == 2 }
             let runners = await pool.status().runners
             #expect(runners.compactMap(\.pid).allSatisfy(processIsAlive))
 
             _ = try await pool.call(Shout(lines: ["from the runner"]))
             let shouter = try #require(await pool.status().runners.first { $0.completed == 1 }?.id)
-            let logsSeen = await eventually { await pool.output(ofRunner: shouter)?.lines.count == 2 }
-            #expect(logsSeen)
+            await eventually { await pool.output(ofRunner: shouter)?.lines.count == 2 }
             let logs = try await flamectl(["logs", shouter, "-n", "10", "--socket", harness.path])
             #expect(logs.status == 0 && logs.stdout.contains("from the runner"), "\(logs)")
 
             let killed = try await flamectl(["kill", runners[0].id, "--socket", harness.path])
             #expect(killed.status == 0, "\(killed)")
-            let dead = await eventually { !processIsAlive(runners[0].pid!) }
-            #expect(dead)
+            await eventually { !processIsAlive(runners[0].pid!) }
 
             let drained = try await flamectl(["drain", "ctl-ops", "--socket", harness.path])
             #expect(drained.status == 0 && drained.stdout.contains("draining"), "\(drained)")
-            let rolled = await eventually {
+            await eventually {
                 let now = await pool.status().runners
                 return now.count == 2 && now.allSatisfy { $0.state == .idle && !runners.map(\.id).contains($0.id) }
             }
-            #expect(rolled)
         }
     }
 

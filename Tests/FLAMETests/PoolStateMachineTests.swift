@@ -312,8 +312,11 @@ import Testing
         let boots = machine.checkoutRequested(deadline: at(30), isChild: true, now: at(0)).1.boots
         let child = boot(&machine, boots[0], at: at(0)).placements[0].call
         machine.childStarted(child)
-        #expect(machine.tick(now: at(100)).stops.isEmpty)
-        #expect(machine.tick(now: at(100)).failedCalls.isEmpty)  // no deadline on a child
+        // One tick past both the call deadline (30) and the idle delay (10): a child has no
+        // deadline, and a runner with a child is not idle.
+        let later = machine.tick(now: at(100))
+        #expect(later.stops.isEmpty)
+        #expect(later.failedCalls.isEmpty)
         _ = machine.callFinished(child, succeeded: true, now: at(100))
         #expect(machine.tick(now: at(110)).stops == ["p-1"])
     }

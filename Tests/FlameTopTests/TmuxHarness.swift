@@ -116,7 +116,7 @@ final class DemoParent: @unchecked Sendable {
         try process.run()
         self.process = process
         let path = socket
-        _ = await eventually { access(path, F_OK) == 0 }
+        await eventually { access(path, F_OK) == 0 }
     }
 
     func kill9() async throws {
