@@ -41,6 +41,24 @@ public struct Sleep: Job {
     }
 }
 
+/// Keeps one core busy for `milliseconds` (checking for cancellation between slices) and
+/// returns how many slices it ran: a runner whose CPU use the heartbeat must show.
+public struct Spin: Job {
+    public var milliseconds: Int
+    public init(milliseconds: Int) { self.milliseconds = milliseconds }
+    public func run() async throws -> Int {
+        let end = ContinuousClock.now + .milliseconds(milliseconds)
+        var slices = 0
+        var value: UInt64 = 1
+        while ContinuousClock.now < end {
+            for _ in 0..<10_000 { value = value &* 6_364_136_223_846_793_005 &+ 1 }
+            slices += 1
+            try Task.checkCancellation()
+        }
+        return value == 0 ? -slices : slices
+    }
+}
+
 /// Blocks its thread and ignores cancellation: the job a runner must be killed for.
 public struct Stubborn: Job {
     public var milliseconds: Int

@@ -58,8 +58,7 @@ struct List: AsyncParsableCommand {
     func run() async throws {
         let parents = SocketLocation.parents()
         if json {
-            let rows = parents.map { "{\"app\":\(quoted($0.app)),\"pid\":\($0.pid),\"path\":\(quoted($0.path)),\"alive\":\($0.isAlive)}" }
-            print("[" + rows.joined(separator: ",") + "]")
+            print(try AdminCodec.json(parents.map { ListedParent(app: $0.app, pid: $0.pid, path: $0.path, alive: $0.isAlive) }))
             return
         }
         guard !parents.isEmpty else {
@@ -68,6 +67,14 @@ struct List: AsyncParsableCommand {
         }
         print(Table(["APP", "PID", "STATE", "SOCKET"], parents.map { [$0.app, "\($0.pid)", $0.isAlive ? "running" : "stale", $0.path] }).rendered)
     }
+}
+
+/// One row of `flamectl list --json`.
+struct ListedParent: Encodable {
+    var app: String
+    var pid: Int32
+    var path: String
+    var alive: Bool
 }
 
 struct Status: AsyncParsableCommand {
@@ -198,10 +205,6 @@ struct Events: AsyncParsableCommand {
 
 func printOK(_ reply: AdminReply) throws {
     if case .ok(let message) = reply { print(message) }
-}
-
-func quoted(_ text: String) -> String {
-    "\"" + text.replacing("\\", with: "\\\\").replacing("\"", with: "\\\"") + "\""
 }
 
 func clockTime(_ seconds: Double) -> String {

@@ -14,8 +14,10 @@ struct AdminHarness {
     let server: AdminServer
     var path: String { server.path }
 
-    init(readOnly: Bool = false, clientBufferBytes: Int = 4 << 20) throws {
-        directory = "/tmp/flame-admin-test-\(UUID().uuidString.prefix(8))"
+    /// With `runtimeDirectory`, the socket goes where a parent puts it by default when
+    /// `XDG_RUNTIME_DIR` is `runtimeDirectory`: `$XDG_RUNTIME_DIR/flame/tests-PID.sock`.
+    init(readOnly: Bool = false, clientBufferBytes: Int = 4 << 20, runtimeDirectory: String? = nil) throws {
+        directory = runtimeDirectory.map { $0 + "/flame" } ?? "/tmp/flame-admin-test-\(UUID().uuidString.prefix(8))"
         server = AdminServer(.init(app: "tests", path: directory + "/tests-\(getpid()).sock", readOnly: readOnly, clientBufferBytes: clientBufferBytes))
         try server.start()
     }
@@ -33,9 +35,9 @@ struct AdminHarness {
 /// Runs `body` with a pool of real runners registered in this process and a harness serving it.
 func withAdminPool<T>(
     _ configuration: PoolConfiguration, readOnly: Bool = false, clientBufferBytes: Int = 4 << 20,
-    _ body: (Pool, AdminHarness) async throws -> T
+    runtimeDirectory: String? = nil, _ body: (Pool, AdminHarness) async throws -> T
 ) async throws -> T {
-    let harness = try AdminHarness(readOnly: readOnly, clientBufferBytes: clientBufferBytes)
+    let harness = try AdminHarness(readOnly: readOnly, clientBufferBytes: clientBufferBytes, runtimeDirectory: runtimeDirectory)
     defer { harness.stop() }
     return try await withPool(configuration) { pool in try await body(pool, harness) }
 }

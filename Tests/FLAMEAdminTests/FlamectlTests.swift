@@ -3,6 +3,7 @@ import FLAMEAdminProtocol
 import FLAMETestJobs
 import FLAMETestSupport
 import Foundation
+import Synchronization
 import Testing
 
 /// The flamectl binary against a real parent (this process) with real runners.
@@ -62,35 +63,96 @@ import Testing
         }
     }
 
-    @Test func listFindsParentsAndEventsStream() async throws {
-        try await withAdminPool(PoolConfiguration(name: "ctl-events", max: 1)) { pool, harness in
-            // list reads the default directory; point XDG_RUNTIME_DIR at the harness's.
-            let listed = try await runCommand(
-                TestRunner.sibling("flamectl"), ["list"], environment: ["XDG_RUNTIME_DIR": "/nonexistent-\(getpid())"]
-            ).stdout
-            #expect(listed.contains("no flame parents in /nonexistent-\(getpid())/flame"))
+    @Test func listFindsParentsInTheSocketDirectory() async throws {
+        let empty = try await runCommand(
+            TestRunner.sibling("flamectl"), ["list"], environment: ["XDG_RUNTIME_DIR": "/nonexistent-\(getpid())"])
+        #expect(empty.status == 0 && empty.stdout.contains("no flame parents in /nonexistent-\(getpid())/flame"), "\(empty)")
 
-            async let events = onDedicatedThread { () -> String in
-                let process = Process()
-                process.executableURL = URL(fileURLWithPath: TestRunner.sibling("flamectl"))
-                process.arguments = ["events", "--json", "--socket", harness.path]
-                let out = Pipe()
-                process.standardOutput = out
-                try process.run()
-                var text = ""
-                while !text.contains("\"pool\":\"ctl-events\"") {
-                    let data = out.fileHandleForReading.availableData
-                    if data.isEmpty { break }
-                    text += String(decoding: data, as: UTF8.self)
+        // list reads the default directory: $XDG_RUNTIME_DIR/flame, where the harness listens.
+        let runtime = "/tmp/flame-admin-xdg-\(UUID().uuidString.prefix(8))"
+        mkdir(runtime, 0o700)
+        defer { rmdir(runtime) }
+        try await withAdminPool(PoolConfiguration(name: "ctl-list", max: 1), runtimeDirectory: runtime) { _, harness in
+            // Beside it, the socket file of a parent that has exited: listed as stale.
+            let deadPid = try await deadProcessID()
+            let stale = harness.directory + "/ghost-\(deadPid).sock"
+            #expect(FileManager.default.createFile(atPath: stale, contents: nil))
+            defer { unlink(stale) }
+            let environment = ["XDG_RUNTIME_DIR": runtime]
+
+            let table = try await runCommand(TestRunner.sibling("flamectl"), ["list"], environment: environment)
+            #expect(table.status == 0, "\(table)")
+            let rows = table.stdout.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true).map(String.init) }
+            #expect(rows.first == ["APP", "PID", "STATE", "SOCKET"], "\(table.stdout)")
+            #expect(rows.contains(["tests", "\(getpid())", "running", harness.path]), "\(table.stdout)")
+            #expect(rows.contains(["ghost", "\(deadPid)", "stale", stale]), "\(table.stdout)")
+
+            let json = try await runCommand(TestRunner.sibling("flamectl"), ["list", "--json"], environment: environment)
+            #expect(json.status == 0, "\(json)")
+            let parents = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]])
+            let me = try #require(parents.first { $0["pid"] as? Int == Int(getpid()) }, "\(json.stdout)")
+            #expect(me["app"] as? String == "tests" && me["path"] as? String == harness.path && me["alive"] as? Bool == true)
+            let ghost = try #require(parents.first { $0["pid"] as? Int == Int(deadPid) }, "\(json.stdout)")
+            #expect(ghost["alive"] as? Bool == false)
+            #expect(parents.count == 2)
+        }
+    }
+
+    /// The pid of a process that has run and been reaped.
+    private func deadProcessID() async throws -> Int32 {
+        try await onDedicatedThread {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/bin/true")
+            try process.run()
+            process.waitUntilExit()
+            return process.processIdentifier
+        }
+    }
+
+    @Test func eventsStreamWhatThePoolDoes() async throws {
+        try await withAdminPool(PoolConfiguration(name: "ctl-events", max: 1)) { pool, harness in
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: TestRunner.sibling("flamectl"))
+            process.arguments = ["events", "--json", "--socket", harness.path]
+            let out = Pipe()
+            process.standardOutput = out
+            try process.run()
+            defer { if process.isRunning { process.terminate() } }
+            // Read until the pool's boot event arrives; a watchdog ends flamectl after 20 s,
+            // so a missing event fails the test instead of hanging it.
+            let done = Mutex(false)
+            let events = Task {
+                try await onDedicatedThread { () -> String in
+                    defer { done.withLock { $0 = true } }
+                    var text = ""
+                    // Events are the whole process's: other tests' pools have theirs too.
+                    func seen() -> Bool {
+                        text.split(separator: "\n").contains { $0.contains("\"kind\":\"runnerBooted\"") && $0.contains("\"pool\":\"ctl-events\"") }
+                    }
+                    while !seen() {
+                        let data = out.fileHandleForReading.availableData
+                        if data.isEmpty { break }
+                        text += String(decoding: data, as: UTF8.self)
+                    }
+                    return text
                 }
-                process.terminate()
-                process.waitUntilExit()
-                return text
             }
-            try await Task.sleep(for: .milliseconds(500))
-            _ = try await pool.call(Echo(1))
-            let text = try await events
-            #expect(text.contains("\"kind\":\"runnerBooted\"") && text.contains("\"pool\":\"ctl-events\""), "\(text)")
+            let watchdog = Task {
+                try await Task.sleep(for: .seconds(20))
+                process.terminate()
+            }
+            defer { watchdog.cancel() }
+            // flamectl's subscription starts at a moment the test cannot see: boot and drain
+            // runners until one boot is seen (there are no events before it subscribed).
+            while !done.withLock({ $0 }) {
+                _ = try await pool.call(Echo(1))
+                await pool.drain()
+                await eventually { await pool.status().runners.isEmpty }
+            }
+            let text = try await events.value
+            let booted = text.split(separator: "\n").first { $0.contains("\"pool\":\"ctl-events\"") && $0.contains("\"kind\":\"runnerBooted\"") }
+            let event = try JSONSerialization.jsonObject(with: Data((booted ?? "").utf8)) as? [String: Any]
+            #expect((event?["runner"] as? String)?.hasPrefix("ctl-events-") == true && (event?["message"] as? String)?.contains("booted") == true, "\(text)")
         }
     }
 }
