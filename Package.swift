@@ -140,7 +140,7 @@ let package = Package(
         // Helpers shared by the test targets (runner location, polling, pools under test).
         .target(name: "FLAMETestSupport", dependencies: ["FLAME", "FLAMEChaos"], swiftSettings: strictSettings),
 
-        .testTarget(name: "FLAMEWireTests", dependencies: ["FLAMEWire"], swiftSettings: strictSettings),
+        .testTarget(name: "FLAMEWireTests", dependencies: ["FLAMEWire", "FLAMETestSupport"], swiftSettings: strictSettings),
         .testTarget(
             name: "FLAMETests",
             dependencies: ["FLAME", "FLAMETestJobs", "FLAMETestSupport", "flame-test-runner"],

@@ -180,31 +180,55 @@ public final class AdminClient: Sendable {
         var reader = LineReader(maximumLength: 256 << 20)
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         var lastError: String?
-        while true {
+        var malformed: String?
+        reading: while true {
             let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
             if count < 0, errno == EINTR { continue }
             guard count > 0 else { break }
-            for item in reader.feed(buffer[..<count]) {
-                guard case .line(let bytes) = item, let envelope = try? AdminCodec.decode(AdminReply.self, from: bytes) else { continue }
+            for case .line(let bytes) in reader.feed(buffer[..<count]) {
+                let envelope: AdminEnvelope<AdminReply>
+                do {
+                    envelope = try AdminCodec.decode(AdminReply.self, from: bytes)
+                } catch {
+                    // A line that is not JSON means the peer is not a working parent: nothing
+                    // it says can be trusted, so the connection ends with the reason.
+                    if AdminCodec.isMalformedJSON(error) {
+                        malformed = "the parent sent a malformed reply (\(AdminCodec.describe(error)))"
+                        break reading
+                    }
+                    undecodable(bytes, error)
+                    continue
+                }
                 if envelope.id == nil, case .error(let message) = envelope.body { lastError = message }
                 deliver(envelope)
             }
         }
-        let reason = lastError ?? "the parent closed the admin connection"
+        shutdown(fd, Int32(SHUT_RDWR))
+        // A parent's last word (an error without an id) is why requests still waiting fail.
+        let failure: AdminClientError =
+            if let malformed { .disconnected(malformed) } else if let lastError { .refused(lastError) } else {
+                .disconnected("the parent closed the admin connection")
+            }
         let waiters = state.withLock { state -> [Waiter] in
-            state.closed = reason
+            state.closed = failure.description
             defer { state.waiters = [:] }
             return Array(state.waiters.values)
         }
         for waiter in waiters {
             switch waiter {
-            case .once(let continuation):
-                continuation.resume(throwing: lastError.map { AdminClientError.refused($0) } ?? .disconnected(reason))
-            case .stream(let continuation, _):
-                continuation.finish(throwing: AdminClientError.disconnected(reason))
+            case .once(let continuation): continuation.resume(throwing: failure)
+            case .stream(let continuation, _): continuation.finish(throwing: AdminClientError.disconnected(failure.description))
             }
         }
         Glibc.close(fd)
+    }
+
+    /// A JSON reply this client cannot read (an unknown `type` from a newer parent, a field
+    /// of the wrong type): the request it answers fails with the reason instead of waiting
+    /// forever; without an id it is skipped.
+    private func undecodable(_ line: [UInt8], _ error: any Error) {
+        guard let id = AdminCodec.id(ofLine: line) else { return }
+        deliver(AdminEnvelope(id: id, .error(message: "the parent sent a reply this client cannot read: \(AdminCodec.describe(error))")))
     }
 
     private func deliver(_ envelope: AdminEnvelope<AdminReply>) {

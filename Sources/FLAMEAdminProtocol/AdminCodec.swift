@@ -72,6 +72,20 @@ public enum AdminCodec {
         try JSONLineDecoder().decode(AdminEnvelope<Body>.self, from: line)
     }
 
+    /// The `id` of a line that is JSON but does not decode as a message; nil without one.
+    public static func id(ofLine line: some Collection<UInt8>) -> Int? {
+        (try? JSONLineDecoder().decode(OnlyID.self, from: line))?.id
+    }
+
+    private struct OnlyID: Decodable { var id: Int? }
+
+    /// Whether decoding failed because the line is not JSON at all (rather than JSON that
+    /// does not fit the message: a missing field, a wrong type, an unknown `type`).
+    public static func isMalformedJSON(_ error: any Error) -> Bool {
+        guard case DecodingError.dataCorrupted(let context) = error else { return false }
+        return context.underlyingError is JSONSyntaxError
+    }
+
     /// A human sentence for a decoding error, without Swift's debug noise.
     public static func describe(_ error: any Error) -> String {
         switch error {

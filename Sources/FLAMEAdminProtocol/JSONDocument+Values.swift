@@ -13,21 +13,13 @@ extension JSONDocument {
         }
     }
 
+    /// The parser checked every string's escapes and UTF-8, so decoding cannot fail here.
     func string(at index: Int, path: JSONCodingPath) throws -> String {
         let node = nodes[index]
         switch node.kind {
-        case .string:
-            guard let string = String(validating: bytes[Int(node.start)..<Int(node.end)], as: UTF8.self) else {
-                throw corrupted("The string is not valid UTF-8.", path: path)
-            }
-            return string
-        case .escapedString:
-            guard let string = String(validating: try unescaped(node, path: path), as: UTF8.self) else {
-                throw corrupted("The string is not valid UTF-8.", path: path)
-            }
-            return string
-        default:
-            throw mismatch(String.self, at: index, path: path)
+        case .string: return String(decoding: bytes[Int(node.start)..<Int(node.end)], as: UTF8.self)
+        case .escapedString: return String(decoding: unescaped(node), as: UTF8.self)
+        default: throw mismatch(String.self, at: index, path: path)
         }
     }
 
@@ -84,8 +76,9 @@ extension JSONDocument {
         return name.isEmpty || bytes.withUnsafeBufferPointer { memcmp($0.baseAddress! + Int(node.start), name.baseAddress!, name.count) == 0 }
     }
 
-    /// The bytes of an escaped string with its escapes replaced, as UTF-8.
-    private func unescaped(_ node: Node, path: JSONCodingPath) throws -> [UInt8] {
+    /// The bytes of an escaped string with its escapes replaced, as UTF-8. The parser let
+    /// only valid escapes and paired surrogates through.
+    private func unescaped(_ node: Node) -> [UInt8] {
         var output: [UInt8] = []
         output.reserveCapacity(Int(node.end - node.start))
         var position = Int(node.start)
@@ -97,46 +90,33 @@ extension JSONDocument {
                 position += 1
                 continue
             }
-            let escape = bytes[position + 1]  // the parser saw a character after every backslash
+            let escape = bytes[position + 1]
             position += 2
             switch escape {
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): output.append(escape)
             case UInt8(ascii: "b"): output.append(0x08)
             case UInt8(ascii: "f"): output.append(0x0C)
             case UInt8(ascii: "n"): output.append(0x0A)
             case UInt8(ascii: "r"): output.append(0x0D)
             case UInt8(ascii: "t"): output.append(0x09)
             case UInt8(ascii: "u"):
-                guard let unit = hex4(at: position, end: end) else { throw corrupted("Malformed \\u escape in a string.", path: path) }
+                var value = UInt32(hex4(at: position))
                 position += 4
-                var value = UInt32(unit)
-                if (0xD800...0xDBFF).contains(unit) {
-                    guard position + 6 <= end, bytes[position] == UInt8(ascii: "\\"), bytes[position + 1] == UInt8(ascii: "u"),
-                        let low = hex4(at: position + 2, end: end), (0xDC00...0xDFFF).contains(low)
-                    else { throw corrupted("Unpaired UTF-16 surrogate in a string.", path: path) }
+                if (0xD800...0xDBFF).contains(value) {
+                    value = 0x10000 + ((value - 0xD800) << 10) + (UInt32(hex4(at: position + 2)) - 0xDC00)
                     position += 6
-                    value = 0x10000 + (UInt32(unit - 0xD800) << 10) + UInt32(low - 0xDC00)
                 }
-                guard let scalar = Unicode.Scalar(value) else { throw corrupted("Unpaired UTF-16 surrogate in a string.", path: path) }
-                output.append(contentsOf: UTF8.encode(scalar)!)
-            default:
-                throw corrupted("Invalid escape \\\(Unicode.Scalar(escape)) in a string.", path: path)
+                output.append(contentsOf: UTF8.encode(Unicode.Scalar(value)!)!)
+            default: output.append(escape)  // \" \\ \/
             }
         }
         return output
     }
 
-    private func hex4(at position: Int, end: Int) -> UInt16? {
-        guard position + 4 <= end else { return nil }
+    /// Four hex digits the parser has checked.
+    private func hex4(at position: Int) -> UInt16 {
         var value: UInt16 = 0
         for byte in bytes[position..<position + 4] {
-            let digit: UInt8
-            switch byte {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
-            default: return nil
-            }
+            let digit = byte <= UInt8(ascii: "9") ? byte - UInt8(ascii: "0") : (byte | 0x20) - UInt8(ascii: "a") + 10
             value = value << 4 | UInt16(digit)
         }
         return value

@@ -147,6 +147,11 @@ extension JSONDocument {
             depth -= 1
         }
 
+        /// A string: RFC 8259 §7 and §8.1. Escapes must be one of `\" \\ \/ \b \f \n \r \t
+        /// \uXXXX`, a `\u` high surrogate must be followed by a `\u` low one (and a low one
+        /// may not stand alone), control characters must be escaped, and the raw bytes must
+        /// be UTF-8 (RFC 3629: no overlong forms, no encoded surrogates, nothing past
+        /// U+10FFFF). So every string node decodes without further checks.
         private mutating func parseString(into nodes: inout [Node]) throws(JSONSyntaxError) {
             let start = position + 1
             position = start
@@ -155,19 +160,86 @@ extension JSONDocument {
                 let byte = bytes[position]
                 if byte == UInt8(ascii: "\"") { break }
                 if byte == UInt8(ascii: "\\") {
-                    // The escape's validity is checked when the string is decoded.
-                    guard position + 1 < end else { throw JSONSyntaxError("unterminated string", at: start - 1) }
+                    try parseEscape(stringStart: start - 1)
                     escaped = true
-                    position += 2
-                    continue
-                }
-                guard byte >= 0x20 else {
+                } else if byte >= 0x80 {
+                    try skipUTF8Sequence()
+                } else if byte >= 0x20 {
+                    position += 1
+                } else {
                     throw JSONSyntaxError(position >= end ? "unterminated string" : "control character in a string", at: position)
                 }
-                position += 1
             }
             nodes.append(Node(kind: escaped ? .escapedString : .string, start: Int32(start), end: Int32(position), count: 0))
             position += 1
+        }
+
+        /// One escape sequence at `position` (its backslash).
+        private mutating func parseEscape(stringStart: Int) throws(JSONSyntaxError) {
+            switch bytes[position + 1] {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
+                UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+                position += 2
+            case UInt8(ascii: "u"):
+                let unit = try hexEscape()
+                if (0xDC00...0xDFFF).contains(unit) { throw JSONSyntaxError("unpaired UTF-16 surrogate \\u\(hex(unit))", at: position - 6) }
+                guard (0xD800...0xDBFF).contains(unit) else { return }
+                guard bytes[position] == UInt8(ascii: "\\"), bytes[position + 1] == UInt8(ascii: "u"),
+                    (0xDC00...0xDFFF).contains(try hexEscape())
+                else { throw JSONSyntaxError("unpaired UTF-16 surrogate \\u\(hex(unit))", at: position) }
+            case 0 where position + 1 >= end:
+                throw JSONSyntaxError("unterminated string", at: stringStart)
+            default:
+                throw JSONSyntaxError("invalid escape in a string", at: position)
+            }
+        }
+
+        /// `\uXXXX` at `position`: its code unit; moves past it.
+        private mutating func hexEscape() throws(JSONSyntaxError) -> UInt16 {
+            var value: UInt16 = 0
+            // The 0 sentinel is not a hex digit, so a short escape stops before the end.
+            for offset in 2..<6 {
+                let byte = bytes[position + offset]
+                let digit: UInt8
+                switch byte {
+                case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
+                case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
+                case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
+                default: throw JSONSyntaxError("malformed \\u escape in a string", at: position)
+                }
+                value = value << 4 | UInt16(digit)
+            }
+            position += 6
+            return value
+        }
+
+        private func hex(_ unit: UInt16) -> String {
+            let digits = String(unit, radix: 16)
+            return String(repeating: "0", count: 4 - digits.count) + digits
+        }
+
+        /// One multi-byte UTF-8 sequence at `position` (RFC 3629 §4); moves past it.
+        private mutating func skipUTF8Sequence() throws(JSONSyntaxError) {
+            let lead = bytes[position]
+            // The range of the second byte, and how many continuation bytes follow in all.
+            let second: ClosedRange<UInt8>
+            let continuations: Int
+            switch lead {
+            case 0xC2...0xDF: (second, continuations) = (0x80...0xBF, 1)
+            case 0xE0: (second, continuations) = (0xA0...0xBF, 2)  // no overlong forms
+            case 0xE1...0xEC, 0xEE...0xEF: (second, continuations) = (0x80...0xBF, 2)
+            case 0xED: (second, continuations) = (0x80...0x9F, 2)  // no surrogates
+            case 0xF0: (second, continuations) = (0x90...0xBF, 3)
+            case 0xF1...0xF3: (second, continuations) = (0x80...0xBF, 3)
+            case 0xF4: (second, continuations) = (0x80...0x8F, 3)  // nothing past U+10FFFF
+            default: throw JSONSyntaxError("invalid UTF-8 in a string", at: position)
+            }
+            // The 0 sentinel is no continuation byte, so a truncated sequence stops before the end.
+            guard second.contains(bytes[position + 1]) else { throw JSONSyntaxError("invalid UTF-8 in a string", at: position) }
+            for offset in stride(from: 2, through: continuations, by: 1) where !(0x80...0xBF).contains(bytes[position + offset]) {
+                throw JSONSyntaxError("invalid UTF-8 in a string", at: position)
+            }
+            position += continuations + 1
         }
 
         private mutating func parseLiteral(_ word: StaticString, _ kind: Kind, into nodes: inout [Node]) throws(JSONSyntaxError) {

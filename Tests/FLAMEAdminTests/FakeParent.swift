@@ -1,0 +1,96 @@
+import FLAME
+import FLAMEAdminProtocol
+import FLAMETestSupport
+import Foundation
+import Testing
+
+/// A stand-in for a parent's admin socket that answers each request line with whatever
+/// `answer` returns: for clients facing a parent that misbehaves.
+final class FakeParent: Sendable {
+    let directory: String
+    var path: String { directory + "/fake.sock" }
+    private let listener: Int32
+
+    /// `answer` gets each request's id and type and returns the reply lines (without newlines).
+    init(answer: @escaping @Sendable (_ id: Int?, _ type: String) -> [String]) throws {
+        directory = "/tmp/flame-fake-parent-\(UUID().uuidString.prefix(8))"
+        try SocketLocation.prepareDirectory(directory)
+        let listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        self.listener = listener
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let path = directory + "/fake.sock"
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (index, byte) in path.utf8.enumerated() { raw[index] = byte }
+        }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard bound == 0, listen(listener, 4) == 0 else { throw POSIXError(.EADDRINUSE) }
+        startThread {
+            while true {
+                let client = accept(listener, nil, nil)
+                guard client >= 0 else { return }
+                startThread { Self.serve(client, answer) }
+            }
+        }
+    }
+
+    private static func serve(_ fd: Int32, _ answer: @Sendable (Int?, String) -> [String]) {
+        defer { close(fd) }
+        var reader = LineReader(maximumLength: 1 << 20)
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = recv(fd, &buffer, buffer.count, 0)
+            guard count > 0 else { return }
+            for case .line(let line) in reader.feed(buffer[..<count]) {
+                let request = (try? JSONSerialization.jsonObject(with: Data(line))) as? [String: Any] ?? [:]
+                for reply in answer(request["id"] as? Int, request["type"] as? String ?? "") {
+                    let bytes = Array((reply + "\n").utf8)
+                    _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                }
+            }
+        }
+    }
+
+    func stop() {
+        shutdown(listener, Int32(SHUT_RDWR))
+        close(listener)
+        unlink(path)
+        rmdir(directory)
+    }
+
+    /// A correct hello reply for request `id`.
+    static func hello(_ id: Int?) -> String {
+        "{\"id\":\(id ?? 0),\"type\":\"hello\",\"protocol\":1,\"app\":\"fake\",\"pid\":\(getpid()),\"readOnly\":false}"
+    }
+}
+
+@Suite struct MisbehavingParentTests {
+    /// A reply that is not JSON (here an invalid escape in a field the client does not even
+    /// read) is a broken parent: flamectl says so and exits 3, rather than show its data.
+    @Test func flamectlRefusesAReplyThatIsNotJSON() async throws {
+        let parent = try FakeParent { id, type in
+            switch type {
+            case "hello": [FakeParent.hello(id)]
+            default: ["{\"id\":\(id ?? 0),\"type\":\"snapshot\",\"protocol\":1,\"app\":\"fake\",\"pid\":1,\"uptimeSeconds\":1,\"pools\":[],\"junk\":\"\\q\"}"]
+            }
+        }
+        defer { parent.stop() }
+        let status = try await flamectl(["status", "--json", "--socket", parent.path])
+        #expect(status.status == 3, "\(status)")
+        #expect(status.stderr.contains("malformed JSON") && status.stdout.isEmpty, "\(status)")
+    }
+
+    /// JSON the client cannot read as a reply (here a `type` from a newer parent) fails the
+    /// request it answers, with the reason, instead of leaving flamectl waiting forever.
+    @Test func flamectlFailsARequestWhoseReplyItCannotRead() async throws {
+        let parent = try FakeParent { id, type in
+            type == "hello" ? [FakeParent.hello(id)] : ["{\"id\":\(id ?? 0),\"type\":\"hologram\"}"]
+        }
+        defer { parent.stop() }
+        let status = try await flamectl(["status", "--socket", parent.path])
+        #expect(status.status == 1, "\(status)")
+        #expect(status.stderr.contains("cannot read") && status.stderr.contains("unknown reply type \"hologram\""), "\(status)")
+    }
+}
