@@ -23,13 +23,13 @@ deps: ## install what the build and tests need (Debian 12; apt-get update only i
 build: ## debug build of every target
 	$(SWIFT) build --build-tests
 
-test: ## the whole test suite: the short chaos profile (~1 min), then swift test (unit, integration, tmux)
+test: ## the whole test suite: the short chaos profile (~50 s), then swift test (unit, integration, tmux)
 	$(SWIFT) build $(RELEASE_FLAGS) --product flame-test-runner
 	$(SWIFT) build $(RELEASE_FLAGS) --product flame-chaos
 	"$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/flame-chaos" --profile short
 	$(SWIFT) test
 
-chaos: ## the long reliability profile: 60 s of each fault under load, a 10-minute soak (~17 min)
+chaos: ## the long reliability profile: 60 s fault phases under load, a 10-minute soak (~13 min)
 	$(SWIFT) build $(RELEASE_FLAGS) --product flame-chaos
 	"$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/flame-chaos" --profile long
 
@@ -47,7 +47,7 @@ demo: ## start flame-demo under load and open flame-top on it; quitting flame-to
 release: ## release build
 	$(SWIFT) build $(RELEASE_FLAGS)
 
-bench: ## benchmarks beside the C socket floor, ProcessPoolExecutor, Ray and Dask (when installed); ~6 min
+bench: ## benchmarks beside the C socket floor, ProcessPoolExecutor, Ray and Dask (when installed); ~3.5 min once built (~8 with the builds)
 	./Benchmarks/run
 
 bench-peers-install: ## pip-install Ray and Dask, the optional peers of make bench

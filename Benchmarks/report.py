@@ -77,7 +77,7 @@ for name, (unit, ours, c_floor) in figures.items():
 
 
 def goal(name):
-    """(text, met?) for each figure's goal in issue 6."""
+    """(text, met?) for each figure's goal (the goal column of docs/PERFORMANCE.md)."""
     entry = contract[name]
     ours = entry.get("flame")
     if ours is None:

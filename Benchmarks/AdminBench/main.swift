@@ -8,7 +8,7 @@ import Foundation
 import Glibc
 #endif
 
-// Admin socket costs (issue 4): snapshot build + encode with 100 runners, its size, and the
+// Admin socket costs: snapshot build + encode with 100 runners, its size, and the
 // parent's CPU with 5 clients subscribed at 10 Hz. `flame-admin-bench client PATH` is one
 // such client (a separate process, so its CPU is not the parent's).
 

@@ -2,7 +2,7 @@
 #define FLAME_CNCURSES_SHIM_H
 
 // SwiftPM drops pkg-config's -D flags, and without these the wide-character API is not
-// declared (SWIFT-FINDINGS.md).
+// declared (seen with Swift 6.3.1 and Debian 12's ncurses 6.4: no get_wch, no cchar_t).
 #define NCURSES_WIDECHAR 1
 #ifndef _XOPEN_SOURCE_EXTENDED
 #define _XOPEN_SOURCE_EXTENDED 1

@@ -3,8 +3,9 @@ import Synchronization
 /// Turns a job type into a name that crosses the process boundary, and back.
 ///
 /// Uses the Swift runtime's mangled type names (`_mangledTypeName` / `_typeByName`), which
-/// SWIFT-FINDINGS.md measured to work for types in executables and libraries, nested and
-/// generic types, in debug, release, LTO and stripped builds. Both functions are
+/// resolve the same in the parent and in a runner for types in executables and libraries,
+/// nested and generic types, in debug and release builds
+/// (`nestedAndGenericJobTypesResolveOnTheRunner`, `ReleaseRunnerTests`). Both functions are
 /// underscored API, so they are confined to this one type; a registry of explicit names could
 /// replace them here without touching callers. Resolutions are cached: the first lookup of a
 /// name costs ~50 µs, a cached one a dictionary hit.

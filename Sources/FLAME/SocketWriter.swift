@@ -7,7 +7,7 @@ import Synchronization
 ///
 /// A sender appends its frame to a shared buffer; if nobody is writing, it becomes the
 /// writer and flushes until the buffer is empty, picking up frames others appended
-/// meanwhile. Under load many frames leave in one `write(2)`; alone, a frame leaves at once.
+/// meanwhile. Under load many frames leave in one `send(2)`; alone, a frame leaves at once.
 final class SocketWriter: Sendable {
     private struct State {
         var pending: [UInt8] = []

@@ -29,7 +29,7 @@ package func startThread(_ body: @escaping @Sendable () -> Void) {
 /// Runs spawns on one dedicated thread that lives as long as the process.
 ///
 /// `PR_SET_PDEATHSIG` fires when the *thread* that spawned a child exits, not the process
-/// (SWIFT-FINDINGS.md): runners spawned from a Swift concurrency worker were killed seconds
+/// (prctl(2)): runners spawned from a Swift concurrency worker were killed seconds
 /// later when that worker retired. A thread that never exits makes the signal mean "the
 /// parent process died".
 final class Spawner: Sendable {

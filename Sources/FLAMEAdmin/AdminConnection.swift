@@ -7,24 +7,22 @@ import Glibc
 
 /// One client's socket: a thread that reads request lines and writes queued replies.
 ///
-/// Replies are queued from any thread into a buffer bounded by `bufferLimit` bytes; when a
-/// client reads too slowly, further lines are dropped (never blocking the sender) and the
-/// client is told how many with a `dropped` line once there is room again.
+/// Replies are queued from any thread into a ``ReplyBuffer`` bounded by `bufferLimit` bytes;
+/// when a client reads too slowly, further lines are dropped (never blocking the sender) and
+/// the client is told how many with a `dropped` line once there is room again.
 final class AdminConnection: Sendable {
     private struct Output {
-        var pending: [UInt8] = []
-        var dropped = 0
+        var replies: ReplyBuffer
         var closed = false
     }
     private let fd: Int32
     private let wakeFD: Int32
-    private let bufferLimit: Int
-    private let output = Mutex(Output())
+    private let output: Mutex<Output>
 
     init(fd: Int32, bufferLimit: Int) {
         self.fd = fd
         self.wakeFD = flame_eventfd()
-        self.bufferLimit = bufferLimit
+        output = Mutex(Output(replies: ReplyBuffer(limit: bufferLimit)))
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
     }
 
@@ -37,16 +35,13 @@ final class AdminConnection: Sendable {
     /// Queues an encoded line (with its newline).
     func send(line: [UInt8]) {
         let queued = output.withLock { output -> Bool in
-            guard !output.closed else { return false }
-            if output.pending.count + line.count > bufferLimit {
-                output.dropped += 1
-                return false
-            }
-            output.pending.append(contentsOf: line)
-            return true
+            !output.closed && output.replies.queue(line)
         }
         if queued { wake() }
     }
+
+    /// The most bytes this client's replies ever took at once; at most the buffer limit.
+    var bufferedBytesHighWater: Int { output.withLock { $0.replies.highWater } }
 
     /// Closes the connection from outside (server shutdown).
     func close() {
@@ -65,7 +60,7 @@ final class AdminConnection: Sendable {
         var reader = LineReader(maximumLength: AdminCodec.maximumLineLength)
         var buffer = [UInt8](repeating: 0, count: 16 * 1024)
         loop: while true {
-            let (wantsWrite, closed) = output.withLock { (!$0.pending.isEmpty, $0.closed) }
+            let (wantsWrite, closed) = output.withLock { (!$0.replies.pending.isEmpty, $0.closed) }
             if closed { break }
             var fds = [
                 pollfd(fd: fd, events: Int16(POLLIN) | (wantsWrite ? Int16(POLLOUT) : 0), revents: 0),
@@ -96,32 +91,20 @@ final class AdminConnection: Sendable {
 
     /// Writes what the socket takes now; false when the client is gone.
     private func flush() -> Bool {
-        var bytes = output.withLock { output -> [UInt8] in
-            defer { output.pending = [] }
-            return output.pending
-        }
+        let bytes = output.withLock { $0.replies.takeForWriting() }
         guard !bytes.isEmpty else { return true }
         var written = 0
+        var gone = false
         while written < bytes.count {
             let result = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + written, $0.count - written, Int32(MSG_NOSIGNAL)) }
             if result < 0 {
                 if errno == EINTR { continue }
-                if errno == EAGAIN { break }
-                return false
+                gone = errno != EAGAIN
+                break
             }
             written += result
         }
-        bytes.removeFirst(written)
-        let notice: Int? = output.withLock { output in
-            output.pending = bytes + output.pending
-            // Tell the client what it missed once there is room again.
-            guard output.dropped > 0, output.pending.count < bufferLimit / 2 else { return nil }
-            defer { output.dropped = 0 }
-            return output.dropped
-        }
-        if let notice, let line = try? AdminCodec.line(AdminReply.dropped(count: notice)) {
-            output.withLock { $0.pending.append(contentsOf: line) }
-        }
-        return true
+        output.withLock { $0.replies.wrote(written, of: bytes) }
+        return !gone
     }
 }

@@ -194,6 +194,10 @@ public final class AdminServer: Service, Sendable {
 
     /// Clients connected now.
     public var clientCount: Int { state.withLock { $0.clients.count } }
+
+    /// Per connected client, the most bytes its queued replies ever took (for tests of the
+    /// `clientBufferBytes` bound).
+    var bufferedBytesHighWater: [Int] { state.withLock { $0.clients.values.map(\.bufferedBytesHighWater) } }
 }
 
 struct AdminServerError: Error, CustomStringConvertible {

@@ -30,8 +30,8 @@ extension AdminEnvelope: Codable {
     }
 }
 
-/// The admin protocol's one codec: newline-delimited JSON, a line at most
-/// ``maximumLineLength`` bytes. Used by the server, `flamectl` and `flame-top` alike.
+/// The admin protocol's one codec: newline-delimited JSON; request lines at most
+/// ``maximumLineLength`` bytes (replies are not limited). Used by the server, `flamectl` and `flame-top` alike.
 public enum AdminCodec {
     /// Longer request lines are refused with an error reply (and skipped).
     public static let maximumLineLength = 64 * 1024

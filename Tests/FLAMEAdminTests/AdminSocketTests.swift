@@ -1,5 +1,5 @@
 import FLAME
-import FLAMEAdmin
+@testable import FLAMEAdmin
 import FLAMEAdminClient
 import FLAMEAdminProtocol
 import FLAMETestJobs
@@ -229,6 +229,9 @@ import Testing
             for i in 0..<200 { _ = try await pool.call(Echo(i)) }
             try await Task.sleep(for: .seconds(2))
             #expect(ContinuousClock.now - started < .seconds(10))
+            // The server buffered up to its bound for this client, and never more.
+            let buffered = try #require(harness.server.bufferedBytesHighWater.max())
+            #expect(buffered > 4 * 1024 && buffered <= 8 * 1024, "\(buffered) bytes buffered for one client")
             var sawDropped = false
             for _ in 0..<7_000 {
                 guard let reply = await raw.reply() else { break }
