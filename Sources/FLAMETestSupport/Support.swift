@@ -176,3 +176,61 @@ public struct TestRandom: RandomNumberGenerator, Sendable {
         return z ^ (z >> 31)
     }
 }
+
+/// A command that keeps running while the test reads its output (`flamectl events`, say):
+/// its stdout is collected on a thread of its own, line by line.
+public final class StreamingCommand: Sendable {
+    private let process: Process
+    private let output = Mutex<(lines: [String], partial: String, ended: Bool)>(([], "", false))
+
+    public init(_ executable: String, _ arguments: [String]) throws {
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let reading = pipe.fileHandleForReading
+        startThread { [self] in
+            while true {
+                let data = reading.availableData
+                let ended = data.isEmpty
+                self.output.withLock { output in
+                    output.partial += String(decoding: data, as: UTF8.self)
+                    var pieces = output.partial.split(separator: "\n", omittingEmptySubsequences: false)
+                    output.partial = String(pieces.removeLast())
+                    output.lines += pieces.map(String.init)
+                    output.ended = ended
+                }
+                if ended { return }
+            }
+        }
+    }
+
+    /// The complete lines printed so far.
+    public var lines: [String] { output.withLock { $0.lines } }
+
+    /// Waits until a printed line satisfies `matches` and returns it; records an issue and
+    /// returns nil when none has after `timeout`, or when the command ended without one.
+    @discardableResult
+    public func waitForLine(
+        within timeout: Duration = .seconds(15), sourceLocation: SourceLocation = #_sourceLocation,
+        where matches: @Sendable (String) -> Bool
+    ) async -> String? {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            let (found, ended) = output.withLock { ($0.lines.first(where: matches), $0.ended) }
+            if let found { return found }
+            if ended { break }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        Issue.record("no such line within \(timeout); printed:\n\(lines.joined(separator: "\n"))", sourceLocation: sourceLocation)
+        return nil
+    }
+
+    /// Ends the command (SIGTERM) and waits for it.
+    public func stop() async {
+        process.terminate()
+        _ = try? await onDedicatedThread { [process] in process.waitUntilExit() }
+    }
+}

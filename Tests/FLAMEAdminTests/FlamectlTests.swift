@@ -3,7 +3,6 @@ import FLAMEAdminProtocol
 import FLAMETestJobs
 import FLAMETestSupport
 import Foundation
-import Synchronization
 import Testing
 
 /// The flamectl binary against a real parent (this process) with real runners.
@@ -111,48 +110,25 @@ import Testing
 
     @Test func eventsStreamWhatThePoolDoes() async throws {
         try await withAdminPool(PoolConfiguration(name: "ctl-events", max: 1)) { pool, harness in
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: TestRunner.sibling("flamectl"))
-            process.arguments = ["events", "--json", "--socket", harness.path]
-            let out = Pipe()
-            process.standardOutput = out
-            try process.run()
-            defer { if process.isRunning { process.terminate() } }
-            // Read until the pool's boot event arrives; a watchdog ends flamectl after 20 s,
-            // so a missing event fails the test instead of hanging it.
-            let done = Mutex(false)
-            let events = Task {
-                try await onDedicatedThread { () -> String in
-                    defer { done.withLock { $0 = true } }
-                    var text = ""
-                    // Events are the whole process's: other tests' pools have theirs too.
-                    func seen() -> Bool {
-                        text.split(separator: "\n").contains { $0.contains("\"kind\":\"runnerBooted\"") && $0.contains("\"pool\":\"ctl-events\"") }
-                    }
-                    while !seen() {
-                        let data = out.fileHandleForReading.availableData
-                        if data.isEmpty { break }
-                        text += String(decoding: data, as: UTF8.self)
-                    }
-                    return text
-                }
-            }
-            let watchdog = Task {
-                try await Task.sleep(for: .seconds(20))
-                process.terminate()
-            }
-            defer { watchdog.cancel() }
+            let events = try StreamingCommand(TestRunner.sibling("flamectl"), ["events", "--json", "--socket", harness.path])
+            // Events are the whole process's (other tests' pools have theirs too), and
             // flamectl's subscription starts at a moment the test cannot see: boot and drain
-            // runners until one boot is seen (there are no events before it subscribed).
-            while !done.withLock({ $0 }) {
+            // runners until one boot of this pool is seen (or 15 s pass, failing the test).
+            let booted = Task {
+                await events.waitForLine { $0.contains("\"kind\":\"runnerBooted\"") && $0.contains("\"pool\":\"ctl-events\"") }
+            }
+            let deadline = ContinuousClock.now + .seconds(15)
+            while !events.lines.contains(where: { $0.contains("\"pool\":\"ctl-events\"") && $0.contains("runnerBooted") }),
+                ContinuousClock.now < deadline
+            {
                 _ = try await pool.call(Echo(1))
                 await pool.drain()
                 await eventually { await pool.status().runners.isEmpty }
             }
-            let text = try await events.value
-            let booted = text.split(separator: "\n").first { $0.contains("\"pool\":\"ctl-events\"") && $0.contains("\"kind\":\"runnerBooted\"") }
-            let event = try JSONSerialization.jsonObject(with: Data((booted ?? "").utf8)) as? [String: Any]
-            #expect((event?["runner"] as? String)?.hasPrefix("ctl-events-") == true && (event?["message"] as? String)?.contains("booted") == true, "\(text)")
+            let line = await booted.value
+            await events.stop()
+            let event = try JSONSerialization.jsonObject(with: Data((line ?? "").utf8)) as? [String: Any]
+            #expect((event?["runner"] as? String)?.hasPrefix("ctl-events-") == true && (event?["message"] as? String)?.contains("booted") == true, "\(events.lines)")
         }
     }
 }

@@ -3,6 +3,9 @@ import FLAMETestJobs
 import Synchronization
 import FLAMETestSupport
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The pool actor over the in-process backend: fast checks of the actor's plumbing
 /// (continuations, timers, grow/shrink callbacks) without processes.
@@ -53,13 +56,51 @@ import Testing
     }
 
     @Test func waitingCallerWhoseTaskIsCancelledGetsCancellationAndIsNeverServed() async throws {
-        let pool = try await Pool(PoolConfiguration(name: "wait", max: 1), backend: InProcessBackend(bootDelay: .milliseconds(300)))
-        let call = Task { try await pool.call(Echo(1)) }
-        try await Task.sleep(for: .milliseconds(50))
-        #expect(await pool.status().queueDepth == 1)
+        let gate = BootGate()
+        let pool = try await Pool(PoolConfiguration(name: "wait", max: 1), backend: gate)
+        let marker = "/tmp/flame-cancelled-\(getpid())-\(UInt32.random(in: 0 ... .max))"
+        defer { unlink(marker) }
+        let call = Task { try await pool.call(Touch(path: marker)) }
+        // The caller waits for the one boot, which does not finish until the gate opens.
+        await eventually { await pool.status().queueDepth == 1 && gate.waiting == 1 }
         call.cancel()
         #expect(await caught { try await call.value } is CancellationError)
         #expect(await pool.status().queueDepth == 0)
+        // The boot completes after the caller gave up: the runner must not run its job.
+        gate.open()
+        await eventually { await pool.status().runners.first?.state == .idle }
+        let runner = try #require(await pool.status().runners.first)
+        #expect(runner.completed == 0 && runner.failed == 0, "the cancelled caller's job was placed")
+        #expect(access(marker, F_OK) != 0, "the cancelled caller's job ran")
         await pool.shutdown()
+    }
+}
+
+/// In-process runners whose boots wait until the test opens the gate.
+final class BootGate: Backend {
+    private let base = InProcessBackend()
+    private let state = Mutex<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
+    /// Boots waiting at the gate.
+    var waiting: Int { state.withLock { $0.waiters.count } }
+
+    func open() {
+        let waiters = state.withLock { state in
+            state.open = true
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    func boot(_ spec: RunnerSpec, events: any RunnerEventHandler) async throws -> any RunnerLink {
+        await withCheckedContinuation { continuation in
+            let isOpen = state.withLock { state in
+                if !state.open { state.waiters.append(continuation) }
+                return state.open
+            }
+            if isOpen { continuation.resume() }
+        }
+        return try await base.boot(spec, events: events)
     }
 }

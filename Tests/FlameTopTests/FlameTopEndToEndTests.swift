@@ -45,24 +45,29 @@ import Testing
         try await tmux.keys("Enter")  // into the runners pane
         try await tmux.waitFor("thumbnails-3")
 
-        // Drain asks first; y confirms. Then let the drained runner leave the list, so the
-        // kill below picks a runner that still exists.
+        // Drain asks first; y confirms. Then the drained runner leaves the list (and the
+        // 5 s status message goes), so the kill below picks a runner that still exists.
         try await tmux.keys("d")
         try await tmux.waitFor("Drain runner thumbnails-")
         try await tmux.keys("y")
         try await tmux.waitFor("draining")
-        try await Task.sleep(for: .seconds(2))
+        try await tmux.waitForAbsence("draining")
 
-        // Kill asks first; the default answer is No.
+        // Kill asks first; the default answer is No. The parent's own event stream tells
+        // what it did: after No and then Yes, exactly one kill, the one confirmed.
+        let events = try StreamingCommand(TestRunner.sibling("flamectl"), ["events", "--json", "--socket", demo.socket])
         try await tmux.keys("K")
         try await tmux.waitFor("(SIGKILL)? Its calls fail.")
         try await tmux.keys("Enter")
-        try await Task.sleep(for: .milliseconds(300))
-        #expect(!(try await tmux.screen()).contains("killed"))
+        try await tmux.waitForAbsence("(SIGKILL)?")
         try await tmux.keys("K")
         try await tmux.waitFor("(SIGKILL)?")
         try await tmux.keys("Right", "Enter")
         try await tmux.waitFor("killed")
+        await events.waitForLine { $0.contains("\"kind\":\"killed\"") }
+        let kills = events.lines.filter { $0.contains("\"kind\":\"killed\"") }
+        #expect(kills.count == 1, "\(kills)")
+        await events.stop()
 
         // Logs in a split pane.
         try await tmux.keys("l")

@@ -66,14 +66,26 @@ struct Tmux {
     /// Waits until the screen contains `text`; returns the screen.
     @discardableResult
     func waitFor(_ text: String, within timeout: Duration = .seconds(15), sourceLocation: SourceLocation = #_sourceLocation) async throws -> String {
+        try await waitUntil("screen never showed \(text)", within: timeout, sourceLocation: sourceLocation) { $0.contains(text) }
+    }
+
+    /// Waits until the screen no longer contains `text` (a dialog closed, say); returns the screen.
+    @discardableResult
+    func waitForAbsence(_ text: String, within timeout: Duration = .seconds(15), sourceLocation: SourceLocation = #_sourceLocation) async throws -> String {
+        try await waitUntil("screen still showed \(text)", within: timeout, sourceLocation: sourceLocation) { !$0.contains(text) }
+    }
+
+    private func waitUntil(
+        _ failure: String, within timeout: Duration, sourceLocation: SourceLocation, _ holds: (String) -> Bool
+    ) async throws -> String {
         let deadline = ContinuousClock.now + timeout
         var last = ""
         while ContinuousClock.now < deadline {
             last = try await screen()
-            if last.contains(text) { return last }
+            if holds(last) { return last }
             try await Task.sleep(for: .milliseconds(100))
         }
-        Issue.record("screen never showed \(text):\n\(last)", sourceLocation: sourceLocation)
+        Issue.record("\(failure):\n\(last)", sourceLocation: sourceLocation)
         return last
     }
 
