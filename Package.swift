@@ -137,13 +137,17 @@ let package = Package(
             swiftSettings: strictSettings
         ),
 
+        // The README's example app, verbatim (ReadmeExampleTests checks that it still is, and
+        // runs it), so that the first code a user copies always compiles and works.
+        .executableTarget(name: "readme-example", dependencies: ["FLAME"], path: "Tests/ReadmeExample", swiftSettings: strictSettings),
+
         // Helpers shared by the test targets (runner location, polling, pools under test).
         .target(name: "FLAMETestSupport", dependencies: ["FLAME", "FLAMEChaos"], swiftSettings: strictSettings),
 
         .testTarget(name: "FLAMEWireTests", dependencies: ["FLAMEWire", "FLAMETestSupport"], swiftSettings: strictSettings),
         .testTarget(
             name: "FLAMETests",
-            dependencies: ["FLAME", "FLAMETestJobs", "FLAMETestSupport", "flame-test-runner"],
+            dependencies: ["FLAME", "FLAMETestJobs", "FLAMETestSupport", "flame-test-runner", "readme-example"],
             swiftSettings: strictSettings
         ),
         .testTarget(

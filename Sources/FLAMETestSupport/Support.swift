@@ -234,3 +234,11 @@ public final class StreamingCommand: Sendable {
         _ = try? await onDedicatedThread { [process] in process.waitUntilExit() }
     }
 }
+
+/// Whether every test must run: `CI=true` (set by .ci/run). A test that needs a condition
+/// (root, a release build) is skipped without it, except under CI, where it runs and fails
+/// saying what it lacks (`try #require(condition, "…")` first thing in its body).
+public let everyTestMustRun = ProcessInfo.processInfo.environment["CI"] == "true"
+
+/// Whether this process runs as root (tests that act as another user need it).
+public let runningAsRoot = geteuid() == 0

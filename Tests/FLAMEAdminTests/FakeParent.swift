@@ -66,7 +66,7 @@ final class FakeParent: Sendable {
     }
 }
 
-@Suite struct MisbehavingParentTests {
+@Suite(.timeLimit(.minutes(1))) struct MisbehavingParentTests {
     /// A reply that is not JSON (here an invalid escape in a field the client does not even
     /// read) is a broken parent: flamectl says so and exits 3, rather than show its data.
     @Test func flamectlRefusesAReplyThatIsNotJSON() async throws {

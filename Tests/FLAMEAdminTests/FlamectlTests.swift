@@ -6,7 +6,7 @@ import Foundation
 import Testing
 
 /// The flamectl binary against a real parent (this process) with real runners.
-@Suite struct FlamectlTests {
+@Suite(.timeLimit(.minutes(1))) struct FlamectlTests {
     @Test func statusPrintsATableAndTheDocumentedJSON() async throws {
         try await withAdminPool(PoolConfiguration(name: "ctl-status", min: 1, max: 2)) { pool, harness in
             _ = try await pool.call(Echo(1))

@@ -7,7 +7,7 @@ import Testing
 /// The admin protocol's own JSON decoder must mean what Foundation's `JSONDecoder` means by
 /// every valid text, refuse every text RFC 8259 refuses, and refuse values that do not fit
 /// as Foundation does.
-@Suite struct JSONLineDecoderTests {
+@Suite(.timeLimit(.minutes(1))) struct JSONLineDecoderTests {
     struct Sample: Codable, Equatable {
         var text: String
         var integer: Int
@@ -177,7 +177,7 @@ private struct AnyArray: Codable, Equatable {
 /// Random and mangled lines: whatever the admin decoder accepts, Foundation accepts as the
 /// same value, and it re-encodes to that value; whatever it refuses, it refuses with a
 /// `DecodingError`, as malformed JSON or as Foundation does.
-@Suite struct AdminDecoderFuzzTests {
+@Suite(.timeLimit(.minutes(1))) struct AdminDecoderFuzzTests {
     static let seeds = [
         #"{"type":"hello","protocol":1,"client":"flamectl"}"#, #"{"type":"subscribe","intervalMs":100,"snapshots":true,"events":true}"#,
         #"{"type":"scale","pool":"p","min":1,"max":2}"#, #"{"type":"logs","runner":"p-1","follow":true,"lines":50}"#,

@@ -1,7 +1,7 @@
 import FLAMEAdminProtocol
 import Testing
 
-@Suite struct LineReaderTests {
+@Suite(.timeLimit(.minutes(1))) struct LineReaderTests {
     @Test func linesSplitAcrossFeedsAndSeveralInOneFeed() {
         var reader = LineReader(maximumLength: 100)
         var items: [LineReader.Item] = []

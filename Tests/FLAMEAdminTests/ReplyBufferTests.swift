@@ -4,7 +4,7 @@ import FLAMETestSupport
 import Testing
 
 /// The per-client bound on queued admin replies, without sockets.
-@Suite struct ReplyBufferTests {
+@Suite(.timeLimit(.minutes(1))) struct ReplyBufferTests {
     private func line(_ count: Int, _ byte: UInt8 = UInt8(ascii: "x")) -> [UInt8] {
         Array(repeating: byte, count: count - 1) + [UInt8(ascii: "\n")]
     }

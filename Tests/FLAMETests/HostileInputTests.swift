@@ -5,7 +5,7 @@ import Testing
 
 /// Payloads a job should never carry: refused with errors that say why, and the runner keeps
 /// serving its other calls.
-@Suite struct HostileInputTests {
+@Suite(.timeLimit(.minutes(1))) struct HostileInputTests {
     @Test func aJobLargerThanAFrameIsRefusedBeforeSendingAndTheRunnerLives() async throws {
         try await withPool(PoolConfiguration(name: "huge-job", max: 1)) { pool in
             let pid = try await pool.call(WhoAmI())
@@ -39,7 +39,7 @@ import Testing
     }
 }
 
-@Suite struct RogueRunnerTests {
+@Suite(.timeLimit(.minutes(1))) struct RogueRunnerTests {
     /// Results are taken only from the runner a call was placed on: a runner answering for
     /// calls it was never given (a bug, or a replay) cannot answer another runner's callers.
     @Test func aRunnerCannotAnswerCallsPlacedOnAnotherRunner() async throws {

@@ -9,7 +9,7 @@ import Glibc
 
 /// The pool actor over the in-process backend: fast checks of the actor's plumbing
 /// (continuations, timers, grow/shrink callbacks) without processes.
-@Suite struct InProcessPoolTests {
+@Suite(.timeLimit(.minutes(1))) struct InProcessPoolTests {
     @Test func callsRunThroughTheSameDispatchWithoutProcesses() async throws {
         let pool = try await Pool(PoolConfiguration(name: "mem", max: 2, maxConcurrency: 4), backend: InProcessBackend())
         let value = try await pool.call(Outer.Nested(text: "abc"))

@@ -3,7 +3,7 @@ import Testing
 
 /// A runner's output is kept in a bounded ring: a flood costs the parent `capacity` lines,
 /// and followers see how many they missed.
-@Suite struct LineRingTests {
+@Suite(.timeLimit(.minutes(1))) struct LineRingTests {
     @Test func keepsTheNewestLinesAndCountsTheDropped() {
         let ring = LineRing<Int>(capacity: 3)
         for line in 1...10 { ring.append(line) }

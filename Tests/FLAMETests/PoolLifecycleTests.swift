@@ -7,7 +7,7 @@ import FLAMETestSupport
 import Testing
 
 /// Growing, shrinking, draining and child services, with real runner processes.
-@Suite struct PoolLifecycleTests {
+@Suite(.timeLimit(.minutes(1))) struct PoolLifecycleTests {
     @Test func minRunnersBootWithThePoolAndIdleOnesAboveMinShutDown() async throws {
         let shrinks = Mutex(0)
         var configuration = PoolConfiguration(name: "idle", min: 1, max: 3, maxConcurrency: 1)
@@ -213,7 +213,7 @@ final class LogCapture: LogHandler, Sendable {
     }
 }
 
-@Suite struct PoolOwnershipTests {
+@Suite(.timeLimit(.minutes(1))) struct PoolOwnershipTests {
     @Test func aPoolDroppedWithoutShutdownTakesItsRunnersWithIt() async throws {
         var pool: Pool? = try await Pool(PoolConfiguration(name: "dropped", min: 1, max: 1), backend: TestRunner.backend())
         let pid = try #require(await pool?.status().runners.first?.pid)
@@ -223,7 +223,7 @@ final class LogCapture: LogHandler, Sendable {
     }
 }
 
-@Suite struct CastTests {
+@Suite(.timeLimit(.minutes(1))) struct CastTests {
     @Test func castsIssuedBeforeShutdownStillRun() async throws {
         let paths = (0..<5).map { "/tmp/flame-cast-\(getpid())-\($0)" }
         let pool = try await Pool(PoolConfiguration(name: "casts", max: 1), backend: TestRunner.backend())

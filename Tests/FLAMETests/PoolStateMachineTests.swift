@@ -2,7 +2,7 @@
 import FLAMETestSupport
 import Testing
 
-@Suite struct PlacementTests {
+@Suite(.timeLimit(.minutes(1))) struct PlacementTests {
     @Test func firstCallerBootsARunnerAndWaitsForIt() {
         var machine = makeMachine()
         let (waiter, actions) = machine.checkoutRequested(deadline: at(30), now: at(0))
@@ -98,7 +98,7 @@ import Testing
     }
 }
 
-@Suite struct BootTests {
+@Suite(.timeLimit(.minutes(1))) struct BootTests {
     @Test func failedBootIsRetriedAfterTheDebounceWhileDemandRemains() {
         var machine = makeMachine(max: 1)
         let (_, actions) = machine.checkoutRequested(deadline: at(30), now: at(0))
@@ -155,7 +155,7 @@ import Testing
     }
 }
 
-@Suite struct CallTimeoutTests {
+@Suite(.timeLimit(.minutes(1))) struct CallTimeoutTests {
     @Test func callPastItsTimeoutFailsIsCancelledAndItsRunnerKilledIfItIgnoresCancellation() {
         var machine = makeMachine(min: 1, max: 1, maxConcurrency: 2)
         _ = machine.start(now: at(0))
@@ -201,7 +201,7 @@ import Testing
     }
 }
 
-@Suite struct RunnerExitTests {
+@Suite(.timeLimit(.minutes(1))) struct RunnerExitTests {
     @Test func exitFailsInFlightCallsAtOnceAndReplacesOnlyForDemand() {
         var machine = makeMachine(max: 2, maxConcurrency: 1)
         let first = machine.checkoutRequested(deadline: at(30), now: at(0)).1
@@ -227,7 +227,7 @@ import Testing
     }
 }
 
-@Suite struct CallOwnershipTests {
+@Suite(.timeLimit(.minutes(1))) struct CallOwnershipTests {
     /// A runner reporting the end of a call placed on another runner changes nothing.
     @Test func aCallEndsOnlyWhenItsOwnRunnerSaysSo() {
         var machine = makeMachine(max: 2)
@@ -240,7 +240,7 @@ import Testing
     }
 }
 
-@Suite struct IdleShutdownTests {
+@Suite(.timeLimit(.minutes(1))) struct IdleShutdownTests {
     @Test func idleRunnerAboveMinIsStoppedAfterIdleShutdownAfter() {
         var machine = makeMachine(max: 2, idle: .seconds(10))
         let boots = machine.checkoutRequested(deadline: at(30), now: at(0)).1.boots
@@ -322,7 +322,7 @@ import Testing
     }
 }
 
-@Suite struct ScaleAndDrainTests {
+@Suite(.timeLimit(.minutes(1))) struct ScaleAndDrainTests {
     @Test func raisingMinBoots() throws {
         var machine = makeMachine(min: 0, max: 4)
         #expect(try machine.scale(min: 3, max: nil, now: at(0)).boots == ["p-1", "p-2", "p-3"])

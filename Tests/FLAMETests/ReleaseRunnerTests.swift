@@ -12,9 +12,12 @@ private let releaseRunner: String = {
 
 /// Type names minted by this (debug) test bundle must resolve in a release-optimized runner:
 /// types of another module, nested and generic types, and Codable errors coming back.
-@Suite(.enabled(if: FileManager.default.isExecutableFile(atPath: releaseRunner), "needs `swift build -c release --product flame-test-runner` (make test does it)"))
+private let releaseRunnerIsBuilt = FileManager.default.isExecutableFile(atPath: releaseRunner)
+
+@Suite(.timeLimit(.minutes(1)), .enabled(if: releaseRunnerIsBuilt || everyTestMustRun, "needs `swift build -c release --product flame-test-runner` (make test does it)"))
 struct ReleaseRunnerTests {
     @Test func jobTypesResolveInAReleaseBuiltRunner() async throws {
+        try #require(releaseRunnerIsBuilt, "no release runner at \(releaseRunner): `swift build -c release --product flame-test-runner` (make test does it)")
         let pool = try await Pool(
             PoolConfiguration(name: "release", max: 1),
             backend: LocalProcessBackend(executable: releaseRunner, arguments: []))
@@ -28,7 +31,7 @@ struct ReleaseRunnerTests {
     }
 }
 
-@Suite struct NestedPoolTests {
+@Suite(.timeLimit(.minutes(1))) struct NestedPoolTests {
     @Test func aPoolCreatedInsideARunnerGetsMinZero() async throws {
         try await withPool(PoolConfiguration(name: "outer", max: 1)) { pool in
             let encoded = try await pool.call(NestedPoolMin())

@@ -6,7 +6,7 @@ import FLAMETestSupport
 import Testing
 
 /// What happens when runners misbehave: timeouts, crashes, kills, rogue frames, impostors.
-@Suite struct RunnerFailureTests {
+@Suite(.timeLimit(.minutes(1))) struct RunnerFailureTests {
     @Test func callPastItsTimeoutFailsAndTheJobIsCancelledOnTheRunner() async throws {
         try await withPool(PoolConfiguration(name: "timeout", max: 1)) { pool in
             let pid = try await pool.call(WhoAmI())

@@ -5,7 +5,7 @@ import FLAMETestSupport
 import Testing
 
 /// Calls through real runner processes: dispatch by type name, results, errors, resources.
-@Suite struct RunnerProcessTests {
+@Suite(.timeLimit(.minutes(1))) struct RunnerProcessTests {
     @Test func callRunsTheJobInARunnerProcessAndReturnsItsOutput() async throws {
         try await withPool(PoolConfiguration(name: "echo", max: 1)) { pool in
             let result1 = try await pool.call(Echo(41))
@@ -130,7 +130,7 @@ private struct PrivateJob: Job {
     func run() async throws -> Int { 0 }
 }
 
-@Suite struct RunnerOutputTests {
+@Suite(.timeLimit(.minutes(1))) struct RunnerOutputTests {
     @Test func printedLinesArriveWhileTheRunnerLives() async throws {
         try await withPool(PoolConfiguration(name: "print", max: 1)) { pool in
             _ = try await pool.call(PrintAndWait(text: "printed by a job"))

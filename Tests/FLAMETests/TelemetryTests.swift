@@ -4,7 +4,7 @@ import Foundation
 import FLAMETestSupport
 import Testing
 
-@Suite struct LatencyWindowTests {
+@Suite(.timeLimit(.minutes(1))) struct LatencyWindowTests {
     @Test func percentilesComeFromTheWindowAndOldSlicesExpire() {
         let window = LatencyWindow(window: .seconds(60), sliceCount: 6)
         let start = ContinuousClock.now
@@ -23,7 +23,7 @@ import Testing
     }
 }
 
-@Suite struct PoolTelemetryTests {
+@Suite(.timeLimit(.minutes(1))) struct PoolTelemetryTests {
     @Test func statusCarriesLatenciesAndTheLastErrorOfEachRunner() async throws {
         try await withPool(PoolConfiguration(name: "telemetry", max: 1)) { pool in
             for i in 0..<20 { _ = try await pool.call(Sleep(milliseconds: i % 2 == 0 ? 1 : 20)) }

@@ -2,7 +2,7 @@ import FLAMETestSupport
 import FLAMEWire
 import Testing
 
-@Suite struct CompactCodecTests {
+@Suite(.timeLimit(.minutes(1))) struct CompactCodecTests {
     struct Inner: Codable, Equatable {
         var name: String
         var score: Double?

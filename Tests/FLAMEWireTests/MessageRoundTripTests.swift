@@ -2,7 +2,7 @@ import FLAMETestSupport
 import FLAMEWire
 import Testing
 
-@Suite struct MessageRoundTripTests {
+@Suite(.timeLimit(.minutes(1))) struct MessageRoundTripTests {
     static let parentMessages: [ParentMessage] = [
         .welcome(heartbeatIntervalMilliseconds: 1000),
         .run(RunRequest(id: 42, jobType: "4Demo6ResizeV", payload: Array("{\"w\":1}".utf8))),

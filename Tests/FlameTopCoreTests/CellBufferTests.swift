@@ -1,7 +1,7 @@
 import FlameTopCore
 import Testing
 
-@Suite struct CellBufferTests {
+@Suite(.timeLimit(.minutes(1))) struct CellBufferTests {
     private func cells(_ text: String, width: Int = 10) -> [Character] {
         var buffer = CellBuffer(width: width, height: 1)
         buffer.put(text, x: 0, y: 0, role: .text)

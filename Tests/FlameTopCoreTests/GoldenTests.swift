@@ -87,7 +87,7 @@ let goldenStates: [(String, @Sendable () -> Model)] = [
 
 let goldensDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Goldens")
 
-@Suite struct GoldenTests {
+@Suite(.timeLimit(.minutes(1))) struct GoldenTests {
     static let cases: [(String, Int, Int)] = goldenStates.flatMap { state in [(state.0, 80, 24), (state.0, 120, 40)] }
 
     /// Compares the rendered characters and roles with `Goldens/NAME-WxH.txt`.

@@ -14,7 +14,7 @@ func memoryReader(_ files: [String: String]) -> @Sendable (String) -> String? {
     { files[$0] }
 }
 
-@Suite struct ThemeTests {
+@Suite(.timeLimit(.minutes(1))) struct ThemeTests {
     static let shipped = ["default", "light", "solarized-dark", "high-contrast", "monochrome", "colorblind"]
 
     @Test(arguments: shipped)

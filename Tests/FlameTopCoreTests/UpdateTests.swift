@@ -2,7 +2,7 @@ import FLAMEAdminProtocol
 import FlameTopCore
 import Testing
 
-@Suite struct UpdateTests {
+@Suite(.timeLimit(.minutes(1))) struct UpdateTests {
     @Test func scaleFormIsPrefilledValidatedAndSendsTheRequest() {
         var model = fixtureModel()
         press([.character("s")], &model)
@@ -91,7 +91,7 @@ import Testing
     }
 }
 
-@Suite struct ClickTests {
+@Suite(.timeLimit(.minutes(1))) struct ClickTests {
     @Test func clickingARowSelectsItsPoolOrRunner() {
         var model = fixtureModel()
         let screen = view(model, width: 120, height: 40)
@@ -114,7 +114,7 @@ import Testing
     }
 }
 
-@Suite struct SelectionTests {
+@Suite(.timeLimit(.minutes(1))) struct SelectionTests {
     private func snapshot(_ runners: [(String, Double)], pools: [String] = ["thumbnails", "reports"]) -> Snapshot {
         Snapshot(app: "a", pid: 1, uptimeSeconds: 1, pools: pools.map { name in
             PoolSnapshot(

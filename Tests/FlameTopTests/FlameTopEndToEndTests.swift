@@ -3,7 +3,7 @@ import Foundation
 import Testing
 
 /// flame-top, the real binary, in tmux against a real flame-demo.
-@Suite(.serialized) struct FlameTopEndToEndTests {
+@Suite(.serialized, .timeLimit(.minutes(3))) struct FlameTopEndToEndTests {
     let flameTop = TestRunner.sibling("flame-top")
 
     @Test func attachNavigateScaleKillResizeReconnectAndQuit() async throws {
