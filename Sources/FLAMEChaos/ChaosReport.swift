@@ -28,6 +28,8 @@ public struct ScenarioReport: Sendable, CustomStringConvertible {
     public var succeeded = 0
     /// Calls that failed, by `FLAMEError` code (or the error's type name).
     public var failures: [String: Int] = [:]
+    /// What those failures said: distinct messages by code (a sample of at most 100 a code).
+    public var failureMessages: [String: Set<String>] = [:]
     /// Calls that did not return within their timeout plus a grace period.
     public var lost = 0
     /// Calls answered with a value that was not theirs.
@@ -51,6 +53,7 @@ public struct ScenarioReport: Sendable, CustomStringConvertible {
         lost += load.lost
         wrong += load.wrong
         for (code, count) in load.failures { failures[code, default: 0] += count }
+        for (code, messages) in load.messages { failureMessages[code, default: []].formUnion(messages) }
     }
 
     mutating func expect(_ condition: Bool, _ what: String) {
@@ -69,4 +72,11 @@ func failureName(_ error: any Error) -> String {
     if let flame = error as? FLAMEError { return "\(flame.code)" }
     if error is CancellationError { return "cancelled" }
     return "\(type(of: error))"
+}
+
+extension Result {
+    /// The error, or nil for a success.
+    var error: Failure? {
+        if case .failure(let error) = self { error } else { nil }
+    }
 }

@@ -59,6 +59,10 @@ public struct ChaosSuite: Sendable {
                 }
             }
             report.absorb(await load.stop())
+            // The only failures are the killed runners' calls, and each says so.
+            report.expect(report.failures.keys.allSatisfy { $0 == "runnerExited" }, "calls failed only with runnerExited (\(report.failures))")
+            let unnamed = report.failureMessages["runnerExited", default: []].filter { !$0.contains("killed by signal 9 (SIGKILL)") }
+            report.expect(unnamed.isEmpty, "every runnerExited names signal 9 (SIGKILL)\(unnamed.isEmpty ? "" : ": not \(unnamed.prefix(3))")")
             // Recovered to demand: a fresh round of calls all succeed.
             let after = try await Self.allSucceed(pool, calls: 40)
             report.expect(after, "after the faults, 40 calls all succeed")
@@ -93,7 +97,9 @@ public struct ChaosSuite: Sendable {
     }
 
     /// Jobs that misbehave, beside a steady load: each fails its own call with a clear
-    /// error (or, flooding stdout, succeeds with the output bounded) and nothing else.
+    /// error (or, flooding stdout, succeeds with the output bounded) and nothing else. The
+    /// job that ignores cancellation gets a pool of one runner, so that its runner, killed
+    /// for it, is known and so is the bystander call that fails with it.
     func hostileJobs() async throws -> ScenarioReport {
         let pool = try await pool("chaos-hostile", min: 2, max: 3)
         return try await scenario("hostile-jobs", on: pool) { report in
@@ -101,21 +107,46 @@ public struct ChaosSuite: Sendable {
             func outcome(_ body: () async throws -> Int) async -> String {
                 do { return "ok \(try await body())" } catch { return "\(failureName(error)): \(error)" }
             }
-            let stubborn = await outcome { try await pool.call(Stubborn(milliseconds: 20_000), timeout: .milliseconds(500)) }
-            report.expect(stubborn.hasPrefix("timeout"), "a job ignoring cancellation times out (\(stubborn.prefix(80)))")
+            try await stubbornJob(into: &report)
             let exits = await outcome { try await pool.call(ExitProcess(status: 3)) }
-            report.expect(exits.hasPrefix("runnerExited") && exits.contains("3"), "a job exiting the process fails its call naming the status (\(exits.prefix(100)))")
+            report.expect(exits.hasPrefix("runnerExited") && exits.contains("exited with status 3"), "a job exiting the process fails its call naming the status (\(exits.prefix(100)))")
             let crash = await outcome { try await pool.call(Crash()) }
-            report.expect(crash.hasPrefix("runnerExited") && crash.contains("signal"), "a job trapping fails its call naming the signal (\(crash.prefix(100)))")
+            report.expect(crash.hasPrefix("runnerExited") && crash.contains("killed by signal"), "a job trapping fails its call naming the signal (\(crash.prefix(100)))")
             let rssBefore = ProcessProbe.sample().residentBytes
             let flood = await outcome { try await pool.call(Flood(lines: 200_000), timeout: .seconds(30)) }
             let grown = Int64(ProcessProbe.sample().residentBytes) - Int64(rssBefore)
             report.expect(flood == "ok 200000", "a job writing 20 MB to stdout completes (\(flood.prefix(80)))")
             report.expect(grown < 64 << 20, "the parent grew \(grown >> 20) MB holding that output (bound: the per-runner ring)")
-            report.faults = 4
+            report.faults += 3
             report.absorb(await load.stop())
+            // The load shares its runners with the jobs that exit and crash, so its calls may
+            // fail with their runner's exit; nothing else.
+            report.expect(report.failures.keys.allSatisfy { $0 == "runnerExited" }, "the load's calls failed only with runnerExited (\(report.failures))")
             report.expect(try await Self.allSucceed(pool, calls: 20), "afterwards, 20 calls all succeed")
         }
+    }
+
+    /// A job that blocks its thread and ignores cancellation, beside a bystander call on the
+    /// same (only) runner: the job's caller gets `timeout`; `shutdownTimeout` later the runner
+    /// is killed, the bystander fails with `runnerKilled`, and a new runner serves on.
+    private func stubbornJob(into report: inout ScenarioReport) async throws {
+        let single = try await pool("chaos-stubborn", min: 1, max: 1)
+        let killed = PoolEvents.shared.subscribe()
+        let runner = try await Self.firstRunner(of: single)
+        let bystander = Task { try await single.call(Sleep(milliseconds: 20_000), timeout: .seconds(30)) }
+        let stubborn = await Self.outcome { try await single.call(Stubborn(milliseconds: 20_000), timeout: .milliseconds(500)) }
+        report.expect(stubborn.error.map(failureName) == "timeout", "a job ignoring cancellation times out (\(stubborn))")
+        let bystanderOutcome = await Self.outcome { try await bystander.value }
+        let bystanderError = bystanderOutcome.error as? FLAMEError
+        report.expect(
+            bystanderError?.code == .runnerKilled && bystanderError?.message.contains("ignored cancellation") == true,
+            "the other call on its runner fails with runnerKilled, saying why (\(bystanderOutcome))")
+        let kill = await Self.firstEvent(of: killed, within: .seconds(5)) { $0.pool == "chaos-stubborn" && $0.kind == .killed }
+        report.expect(kill?.runner == runner.id, "the pool killed \(runner.id), the stubborn job's runner (\(kill.map(\.message) ?? "no kill event"))")
+        report.expect(!ProcessProbe.isAlive(runner.pid ?? 0), "its process \(runner.pid ?? 0) is gone")
+        report.expect((try? await single.call(Echo(9))) == 9, "a new runner serves the next call")
+        report.faults += 1
+        await single.shutdown()
     }
 
     /// Drain a runner, drain the pool, lower `max` and raise it again, all under load:
@@ -168,6 +199,14 @@ public struct ChaosSuite: Sendable {
             report.faults = boots.failed + boots.hung
             report.expect(boots.failed > 0 && boots.hung > 0, "boots failed (\(boots.failed)) and hung (\(boots.hung)) of \(boots.attempts)")
             report.expect(report.succeeded > 0, "calls were served by the runners that booted")
+            // A waiting caller is never failed for another runner's boot: it waits for the
+            // next runner. Only its own 3 s timeout can fail it, and the worst run of bad
+            // boots (refused, 1 s retry debounce, hung for the 0.8 s bootTimeout, 1 s, refused,
+            // 1 s, booted) takes ~3.8 s, past it. So timeouts may happen; nothing else may.
+            report.expect(report.failures.keys.allSatisfy { $0 == "timeout" }, "calls failed only with timeout (\(report.failures))")
+            await pool.shutdown()
+            let sleepers = ProcessProbe.children(command: "sleep")
+            report.expect(sleepers.isEmpty, "the hung boots' processes are gone (left: \(sleepers.sorted()))")
         }
     }
 
@@ -192,6 +231,40 @@ public struct ChaosSuite: Sendable {
             try? await Task.sleep(for: .milliseconds(5))
         }
         return nil
+    }
+
+    /// What `body` returned or threw.
+    static func outcome<T: Sendable>(_ body: () async throws -> T) async -> Result<T, any Error> {
+        do { return .success(try await body()) } catch { return .failure(error) }
+    }
+
+    /// The first event of `events` that `matches`, or nil when none came within `timeout`.
+    static func firstEvent(
+        of events: AsyncStream<PoolEvent>, within timeout: Duration, where matches: @escaping @Sendable (PoolEvent) -> Bool
+    ) async -> PoolEvent? {
+        await withTaskGroup(of: PoolEvent?.self) { group in
+            group.addTask {
+                for await event in events where matches(event) { return event }
+                return nil
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+    }
+
+    /// The pool's first runner once it is up.
+    static func firstRunner(of pool: Pool) async throws -> RunnerStatus {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline {
+            if let runner = await pool.status().runners.first(where: { $0.pid != nil && $0.state != .booting }) { return runner }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        throw FLAMEError(.bootFailed, "pool \(pool.name) has no runner after 10 s")
     }
 
     static func allSucceed(_ pool: Pool, calls: Int) async throws -> Bool {

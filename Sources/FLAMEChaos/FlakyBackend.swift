@@ -1,8 +1,9 @@
 import FLAME
 import Synchronization
 
-/// A backend that fails every second boot at once and hangs every third until cancelled
-/// (so past the pool's `bootTimeout`), booting the rest with the backend it wraps.
+/// A backend that fails every second boot at once and hangs every third, booting the rest
+/// with the backend it wraps. A hung boot starts a real process that never says hello
+/// (`/bin/sleep`), so the pool's `bootTimeout` must abort it and leave no process behind.
 final class FlakyBackend: Backend {
     struct Counts: Sendable {
         var attempts = 0
@@ -10,6 +11,7 @@ final class FlakyBackend: Backend {
         var hung = 0
     }
     private let wrapped: any Backend
+    private let hanging = LocalProcessBackend(executable: "/bin/sleep", arguments: ["3600"])
     private let state = Mutex(Counts())
 
     init(wrapping backend: any Backend) {
@@ -29,8 +31,7 @@ final class FlakyBackend: Backend {
         }
         if attempt % 3 == 0 {
             state.withLock { $0.hung += 1 }
-            while !Task.isCancelled { try? await Task.sleep(for: .milliseconds(50)) }
-            throw CancellationError()
+            return try await hanging.boot(spec, events: events)
         }
         return try await wrapped.boot(spec, events: events)
     }

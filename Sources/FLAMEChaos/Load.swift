@@ -9,12 +9,23 @@ struct LoadTally: Sendable {
     var lost = 0
     var wrong = 0
     var failures: [String: Int] = [:]
+    /// The distinct messages of the failures, by code (at most 100 a code; they differ by
+    /// runner id), so a scenario can check what the errors said.
+    var messages: [String: Set<String>] = [:]
+
+    mutating func failed(_ error: any Error) {
+        let code = failureName(error)
+        failures[code, default: 0] += 1
+        if messages[code, default: []].count < 100 { messages[code, default: []].insert("\(error)") }
+    }
 }
 
 /// A steady load: `callers` tasks each calling `SlowEcho` with its own values, one call at
 /// a time, until stopped. Every call is accounted for: answered with its own value, failed
-/// with an error (counted by code), or lost — not back within its timeout plus `grace`.
-/// (An answer delivered twice cannot be counted: the pool's checked continuations trap.)
+/// with an error (counted by code), or lost — not back within its timeout plus `grace`, and
+/// then counted only as lost, whatever it finally returned. (A second answer to a call
+/// cannot reach its caller: the first removes the call's `CallTable` entry, so it is dropped
+/// as an orphan.)
 final class Load: Sendable {
     let pool: Pool
     let callTimeout: Duration
@@ -52,11 +63,11 @@ final class Load: Sendable {
             inFlight.withLock { $0[caller] = nil }
             tally.withLock { tally in
                 tally.calls += 1
-                if late { tally.lost += 1 }
                 switch outcome {
+                case _ where late: tally.lost += 1
                 case .success(let answer) where answer == value: tally.succeeded += 1
                 case .success: tally.wrong += 1
-                case .failure(let error): tally.failures[failureName(error), default: 0] += 1
+                case .failure(let error): tally.failed(error)
                 }
             }
             if case .failure = outcome { try? await Task.sleep(for: .milliseconds(20)) }  // no hot loop while the pool heals

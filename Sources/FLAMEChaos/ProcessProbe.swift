@@ -28,20 +28,26 @@ public enum ProcessProbe {
             residentBytes: ResourceUsage.residentBytes())
     }
 
-    /// The pids of this process's children, running or exited and not yet reaped.
-    public static func children() -> Set<Int32> {
-        Set(childProcesses().map(\.pid))
+    /// The pids of this process's children (whose command is `command`, when given), running
+    /// or exited and not yet reaped.
+    public static func children(command: String? = nil) -> Set<Int32> {
+        Set(childProcesses().filter { command == nil || String($0.command) == command }.map(\.pid))
     }
 
-    /// Every child of this process with its state letter from /proc/PID/stat (`Z`: zombie).
-    private static func childProcesses() -> [(pid: Int32, state: Substring)] {
+    /// Every child of this process with its command and its state letter from
+    /// /proc/PID/stat (`Z`: zombie).
+    private static func childProcesses() -> [(pid: Int32, command: Substring, state: Substring)] {
         let me = getpid()
-        var children: [(pid: Int32, state: Substring)] = []
+        var children: [(pid: Int32, command: Substring, state: Substring)] = []
         for entry in directory("/proc") {
-            guard let pid = Int32(entry), let stat = read("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")") else { continue }
+            guard let pid = Int32(entry), let stat = read("/proc/\(pid)/stat"), let open = stat.firstIndex(of: "("),
+                let close = stat.lastIndex(of: ")")
+            else { continue }
             // Fields after the command: state, ppid, …
             let fields = stat[stat.index(after: close)...].split(separator: " ")
-            if fields.count > 1, Int32(fields[1]) == me { children.append((pid, fields[0])) }
+            if fields.count > 1, Int32(fields[1]) == me {
+                children.append((pid, stat[stat.index(after: open)..<close], fields[0]))
+            }
         }
         return children
     }
