@@ -218,10 +218,10 @@ public final class StreamingCommand: Sendable {
         where matches: @Sendable (String) -> Bool
     ) async -> String? {
         let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
+        while true {
             let (found, ended) = output.withLock { ($0.lines.first(where: matches), $0.ended) }
             if let found { return found }
-            if ended { break }
+            if ended || ContinuousClock.now >= deadline { break }
             try? await Task.sleep(for: .milliseconds(20))
         }
         Issue.record("no such line within \(timeout); printed:\n\(lines.joined(separator: "\n"))", sourceLocation: sourceLocation)

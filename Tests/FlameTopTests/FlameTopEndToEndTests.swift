@@ -54,19 +54,29 @@ import Testing
         try await tmux.waitForAbsence("draining")
 
         // Kill asks first; the default answer is No. The parent's own event stream tells
-        // what it did: after No and then Yes, exactly one kill, the one confirmed.
+        // what it did: nothing after No; after Yes, on the same runner, exactly one kill.
+        // (The stream is live once it shows the event of a scale to the current size; its
+        // subscription starts at a moment the test cannot see, so scale until one shows.)
         let events = try StreamingCommand(TestRunner.sibling("flamectl"), ["events", "--json", "--socket", demo.socket])
+        let deadline = ContinuousClock.now + .seconds(15)
+        while !events.lines.contains(where: { $0.contains("\"kind\":\"scaled\"") }), ContinuousClock.now < deadline {
+            _ = try await runCommand(TestRunner.sibling("flamectl"), ["scale", "thumbnails", "--min", "3", "--socket", demo.socket])
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        await events.waitForLine(within: .zero) { $0.contains("\"kind\":\"scaled\"") }
         try await tmux.keys("K")
-        try await tmux.waitFor("(SIGKILL)? Its calls fail.")
+        let dialog = try await tmux.waitFor("(SIGKILL)? Its calls fail.")
+        let victim = try #require(dialog.firstMatch(of: /Kill runner (thumbnails-\d+)/)?.1).description
         try await tmux.keys("Enter")
         try await tmux.waitForAbsence("(SIGKILL)?")
         try await tmux.keys("K")
-        try await tmux.waitFor("(SIGKILL)?")
+        try await tmux.waitFor("Kill runner \(victim) (SIGKILL)?")
+        #expect(!events.lines.contains { $0.contains("\"kind\":\"killed\"") }, "No killed a runner: \(events.lines)")
         try await tmux.keys("Right", "Enter")
-        try await tmux.waitFor("killed")
+        try await tmux.waitFor("runner \(victim) killed")
         await events.waitForLine { $0.contains("\"kind\":\"killed\"") }
         let kills = events.lines.filter { $0.contains("\"kind\":\"killed\"") }
-        #expect(kills.count == 1, "\(kills)")
+        #expect(kills.count == 1 && kills.first?.contains("\"runner\":\"\(victim)\"") == true, "\(kills)")
         await events.stop()
 
         // Logs in a split pane.
