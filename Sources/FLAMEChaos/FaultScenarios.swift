@@ -62,7 +62,7 @@ public struct ChaosSuite: Sendable {
             // The only failures are the killed runners' calls, and each says so.
             report.expect(report.failures.keys.allSatisfy { $0 == "runnerExited" }, "calls failed only with runnerExited (\(report.failures))")
             let unnamed = report.failureMessages["runnerExited", default: []].filter { !$0.contains("killed by signal 9 (SIGKILL)") }
-            report.expect(unnamed.isEmpty, "every runnerExited names signal 9 (SIGKILL)\(unnamed.isEmpty ? "" : ": not \(unnamed.prefix(3))")")
+            report.expect(unnamed.isEmpty, "every runnerExited names signal 9 (SIGKILL)\(unnamed.isEmpty ? "" : ": not \(unnamed.sorted().prefix(3))")")
             // Recovered to demand: a fresh round of calls all succeed.
             let after = try await Self.allSucceed(pool, calls: 40)
             report.expect(after, "after the faults, 40 calls all succeed")

@@ -122,24 +122,47 @@ public struct CommandResult: Sendable {
 }
 
 /// Runs `executable` with `arguments` to completion on a thread of its own, capturing its
-/// output. `environment` replaces the test process's own when given.
-public func runCommand(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) async throws -> CommandResult {
-    try await onDedicatedThread {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        if let environment { process.environment = environment }
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return CommandResult(
-            status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-            stderr: String(decoding: stderr, as: UTF8.self))
+/// output. `environment` replaces the test process's own when given. A command that hangs
+/// fails the test instead of stalling it: after `timeout`, or when the test's task is
+/// cancelled (its time limit), the command is killed and what it printed is returned.
+public func runCommand(
+    _ executable: String, _ arguments: [String], environment: [String: String]? = nil, timeout: Duration = .seconds(60),
+    sourceLocation: SourceLocation = #_sourceLocation
+) async throws -> CommandResult {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    if let environment { process.environment = environment }
+    let out = Pipe()
+    let err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let pid = process.processIdentifier
+    let watchdog = Task {
+        try await Task.sleep(for: timeout)
+        kill(pid, SIGKILL)
+        Issue.record("\(executable) \(arguments.joined(separator: " ")) did not finish within \(timeout); killed it", sourceLocation: sourceLocation)
+    }
+    defer { watchdog.cancel() }
+    return try await withTaskCancellationHandler {
+        try await onDedicatedThread {
+            // stderr on a thread of its own, so that neither pipe can fill while the other is read.
+            let stderr = Mutex(Data())
+            let stderrRead = DispatchSemaphore(value: 0)
+            startThread {
+                stderr.withLock { $0 = err.fileHandleForReading.readDataToEndOfFile() }
+                stderrRead.signal()
+            }
+            let stdout = out.fileHandleForReading.readDataToEndOfFile()
+            stderrRead.wait()
+            process.waitUntilExit()
+            return CommandResult(
+                status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                stderr: String(decoding: stderr.withLock { $0 }, as: UTF8.self))
+        }
+    } onCancel: {
+        kill(pid, SIGKILL)
     }
 }
 
