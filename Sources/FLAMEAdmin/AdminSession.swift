@@ -34,7 +34,7 @@ final class AdminSession: Sendable {
         do {
             envelope = try AdminCodec.decode(AdminRequest.self, from: bytes)
         } catch {
-            connection.send(.error(message: AdminCodec.describe(error)), id: idHint(in: bytes))
+            connection.send(.error(message: AdminCodec.describe(error)), id: AdminCodec.id(ofLine: bytes))
             return
         }
         let id = envelope.id
@@ -198,8 +198,4 @@ final class AdminSession: Sendable {
     }
 
     /// The `id` of a request that failed to decode, when it can still be read.
-    private func idHint(in bytes: [UInt8]) -> Int? {
-        struct IDOnly: Codable, Sendable, Equatable {}
-        return try? AdminCodec.decode(IDOnly.self, from: bytes).id
-    }
 }

@@ -224,10 +224,11 @@ public final class AdminClient: Sendable {
     }
 
     /// A JSON reply this client cannot read (an unknown `type` from a newer parent, a field
-    /// of the wrong type): the request it answers fails with the reason instead of waiting
-    /// forever; without an id it is skipped.
+    /// of the wrong type): a request waiting for its one reply fails with the reason instead
+    /// of waiting forever. A stream (a subscription, a log follow) skips it and goes on, so a
+    /// newer parent's new kind of streamed line does not end an older client's stream.
     private func undecodable(_ line: [UInt8], _ error: any Error) {
-        guard let id = AdminCodec.id(ofLine: line) else { return }
+        guard let id = AdminCodec.id(ofLine: line), case .once? = state.withLock({ $0.waiters[id] }) else { return }
         deliver(AdminEnvelope(id: id, .error(message: "the parent sent a reply this client cannot read: \(AdminCodec.describe(error))")))
     }
 

@@ -93,4 +93,24 @@ final class FakeParent: Sendable {
         #expect(status.status == 1, "\(status)")
         #expect(status.stderr.contains("cannot read") && status.stderr.contains("unknown reply type \"hologram\""), "\(status)")
     }
+
+    /// On a stream, a line of a kind the client does not know (a newer parent's) is skipped:
+    /// the stream goes on with what follows.
+    @Test func aStreamSkipsALineItCannotReadAndGoesOn() async throws {
+        let parent = try FakeParent { id, type in
+            switch type {
+            case "hello": [FakeParent.hello(id)]
+            case "subscribe":
+                [
+                    "{\"id\":\(id ?? 0),\"type\":\"subscribed\"}", "{\"id\":\(id ?? 0),\"type\":\"hologram\"}",
+                    "{\"id\":\(id ?? 0),\"type\":\"event\",\"kind\":\"scaled\",\"pool\":\"p\",\"message\":\"after the hologram\",\"time\":1}",
+                ]
+            default: []
+            }
+        }
+        defer { parent.stop() }
+        let events = try StreamingCommand(TestRunner.sibling("flamectl"), ["events", "--json", "--socket", parent.path])
+        await events.waitForLine { $0.contains("after the hologram") }
+        await events.stop()
+    }
 }
