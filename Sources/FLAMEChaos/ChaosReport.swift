@@ -28,8 +28,9 @@ public struct ScenarioReport: Sendable, CustomStringConvertible {
     public var succeeded = 0
     /// Calls that failed, by `FLAMEError` code (or the error's type name).
     public var failures: [String: Int] = [:]
-    /// What those failures said: distinct messages by code (a sample of at most 100 a code).
-    public var failureMessages: [String: Set<String>] = [:]
+    /// Failures the scenario's load did not expect: how many, and the first few.
+    public var unexpectedFailures = 0
+    public var unexpectedSamples: [String] = []
     /// Calls that did not return within their timeout plus a grace period.
     public var lost = 0
     /// Calls answered with a value that was not theirs.
@@ -53,7 +54,8 @@ public struct ScenarioReport: Sendable, CustomStringConvertible {
         lost += load.lost
         wrong += load.wrong
         for (code, count) in load.failures { failures[code, default: 0] += count }
-        for (code, messages) in load.messages { failureMessages[code, default: []].formUnion(messages) }
+        unexpectedFailures += load.unexpectedFailures
+        unexpectedSamples += load.unexpectedSamples.prefix(3 - min(3, unexpectedSamples.count))
     }
 
     mutating func expect(_ condition: Bool, _ what: String) {

@@ -9,39 +9,45 @@ struct LoadTally: Sendable {
     var lost = 0
     var wrong = 0
     var failures: [String: Int] = [:]
-    /// The distinct messages of the failures, by code (at most 100 a code; they differ by
-    /// runner id), so a scenario can check what the errors said.
-    var messages: [String: Set<String>] = [:]
-
-    mutating func failed(_ error: any Error) {
-        let code = failureName(error)
-        failures[code, default: 0] += 1
-        if messages[code, default: []].count < 100 { messages[code, default: []].insert("\(error)") }
-    }
+    /// Failures that broke the load's `expectedFailure` rule: how many, and the first few.
+    var unexpectedFailures = 0
+    var unexpectedSamples: [String] = []
 }
 
 /// A steady load: `callers` tasks each calling `SlowEcho` with its own values, one call at
-/// a time, until stopped. Every call is accounted for: answered with its own value, failed
-/// with an error (counted by code), or lost — not back within its timeout plus `grace`, and
-/// then counted only as lost, whatever it finally returned. (A second answer to a call
-/// cannot reach its caller: the first removes the call's `CallTable` entry, so it is dropped
-/// as an orphan.)
+/// a time, until stopped. Every call is accounted for, once: answered with its own value,
+/// failed with an error (counted by code, and checked against `expectedFailure`), or lost —
+/// not back within its timeout plus `grace`, and then counted only as lost, whatever it
+/// finally returned. (A second answer to a call cannot reach its caller: the first removes
+/// the call's `CallTable` entry, so it is dropped as an orphan.)
 final class Load: Sendable {
     let pool: Pool
     let callTimeout: Duration
     let jobMilliseconds: Int
+    /// Which failures the scenario expects; every other one is counted in
+    /// `unexpectedFailures`. Nil: any failure is fine (the scenario checks the codes).
+    let expectedFailure: (@Sendable (any Error) -> Bool)?
     static let grace: Duration = .seconds(2)
 
-    private let tally = Mutex(LoadTally())
-    /// When each caller's current call started, while it is in flight.
-    private let inFlight = Mutex([Int: ContinuousClock.Instant]())
+    private struct State {
+        var tally = LoadTally()
+        /// When each caller's current call started, while it is in flight.
+        var inFlight: [Int: ContinuousClock.Instant] = [:]
+        /// Set by `stop()`: calls that end later were already counted as lost.
+        var closed = false
+    }
+    private let state = Mutex(State())
     private let stopping = Atomic<Bool>(false)
     private let tasks = Mutex([Task<Void, Never>]())
 
-    init(pool: Pool, callers: Int, callTimeout: Duration = .seconds(3), jobMilliseconds: Int = 5) {
+    init(
+        pool: Pool, callers: Int, callTimeout: Duration = .seconds(3), jobMilliseconds: Int = 5,
+        expectedFailure: (@Sendable (any Error) -> Bool)? = nil
+    ) {
         self.pool = pool
         self.callTimeout = callTimeout
         self.jobMilliseconds = jobMilliseconds
+        self.expectedFailure = expectedFailure
         let started = (0..<callers).map { caller in Task { await self.callLoop(caller) } }
         tasks.withLock { $0 = started }
     }
@@ -52,7 +58,7 @@ final class Load: Sendable {
             let value = caller << 32 | sequence
             sequence += 1
             let started = ContinuousClock.now
-            inFlight.withLock { $0[caller] = started }
+            state.withLock { $0.inFlight[caller] = started }
             let outcome: Result<Int, any Error>
             do {
                 outcome = .success(try await pool.call(SlowEcho(value, milliseconds: jobMilliseconds), timeout: callTimeout))
@@ -60,14 +66,20 @@ final class Load: Sendable {
                 outcome = .failure(error)
             }
             let late = ContinuousClock.now - started > callTimeout + Self.grace
-            inFlight.withLock { $0[caller] = nil }
-            tally.withLock { tally in
-                tally.calls += 1
+            state.withLock { state in
+                guard !state.closed else { return }
+                state.inFlight[caller] = nil
+                state.tally.calls += 1
                 switch outcome {
-                case _ where late: tally.lost += 1
-                case .success(let answer) where answer == value: tally.succeeded += 1
-                case .success: tally.wrong += 1
-                case .failure(let error): tally.failed(error)
+                case _ where late: state.tally.lost += 1
+                case .success(let answer) where answer == value: state.tally.succeeded += 1
+                case .success: state.tally.wrong += 1
+                case .failure(let error):
+                    state.tally.failures[failureName(error), default: 0] += 1
+                    if let expectedFailure, !expectedFailure(error) {
+                        state.tally.unexpectedFailures += 1
+                        if state.tally.unexpectedSamples.count < 3 { state.tally.unexpectedSamples.append("\(error)") }
+                    }
                 }
             }
             if case .failure = outcome { try? await Task.sleep(for: .milliseconds(20)) }  // no hot loop while the pool heals
@@ -79,15 +91,15 @@ final class Load: Sendable {
     func stop() async -> LoadTally {
         stopping.store(true, ordering: .relaxed)
         let deadline = ContinuousClock.now + callTimeout + Self.grace + .seconds(1)
-        while ContinuousClock.now < deadline, !inFlight.withLock({ $0.isEmpty }) {
+        while ContinuousClock.now < deadline, !state.withLock({ $0.inFlight.isEmpty }) {
             try? await Task.sleep(for: .milliseconds(20))
         }
-        let stuck = inFlight.withLock { $0.count }
         for task in tasks.withLock({ $0 }) { task.cancel() }
-        return tally.withLock { tally in
-            tally.lost += stuck
-            tally.calls += stuck
-            return tally
+        return state.withLock { state in
+            state.closed = true
+            state.tally.lost += state.inFlight.count
+            state.tally.calls += state.inFlight.count
+            return state.tally
         }
     }
 }
