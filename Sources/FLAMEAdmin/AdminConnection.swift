@@ -14,6 +14,15 @@ final class AdminConnection: Sendable {
     private struct Output {
         var replies: ReplyBuffer
         var closed = false
+        /// The size of the bytes ``flush()`` holds while it writes, kept here apart from the
+        /// buffer's own accounting, so the measurement below does not trust what it measures.
+        var writing = 0
+        /// The most reply bytes this connection ever held at once: waiting plus being written.
+        var heldHighWater = 0
+
+        mutating func noteHeld() {
+            heldHighWater = max(heldHighWater, replies.pending.count + writing)
+        }
     }
     private let fd: Int32
     private let wakeFD: Int32
@@ -35,13 +44,16 @@ final class AdminConnection: Sendable {
     /// Queues an encoded line (with its newline).
     func send(line: [UInt8]) {
         let queued = output.withLock { output -> Bool in
-            !output.closed && output.replies.queue(line)
+            guard !output.closed, output.replies.queue(line) else { return false }
+            output.noteHeld()
+            return true
         }
         if queued { wake() }
     }
 
-    /// The most bytes this client's replies ever took at once; at most the buffer limit.
-    var bufferedBytesHighWater: Int { output.withLock { $0.replies.highWater } }
+    /// The most bytes this client's replies ever took at once, measured from the arrays
+    /// themselves; the buffer limit promises at most that limit.
+    var bufferedBytesHighWater: Int { output.withLock { $0.heldHighWater } }
 
     /// Closes the connection from outside (server shutdown).
     func close() {
@@ -91,7 +103,12 @@ final class AdminConnection: Sendable {
 
     /// Writes what the socket takes now; false when the client is gone.
     private func flush() -> Bool {
-        let bytes = output.withLock { $0.replies.takeForWriting() }
+        let bytes = output.withLock { output in
+            let bytes = output.replies.takeForWriting()
+            output.writing = bytes.count
+            output.noteHeld()
+            return bytes
+        }
         guard !bytes.isEmpty else { return true }
         var written = 0
         var gone = false
@@ -104,7 +121,11 @@ final class AdminConnection: Sendable {
             }
             written += result
         }
-        output.withLock { $0.replies.wrote(written, of: bytes) }
+        output.withLock { output in
+            output.replies.wrote(written, of: bytes)
+            output.writing = 0
+            output.noteHeld()
+        }
         return !gone
     }
 }

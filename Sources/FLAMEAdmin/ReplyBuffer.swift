@@ -4,8 +4,9 @@ import FLAMEAdminProtocol
 ///
 /// What waits to be written and what a write has taken but not finished both count against
 /// `limit`: a client that reads too slowly loses further lines (counted, and told how many
-/// with a `dropped` line once half the room is free again), and never costs the parent more
-/// than `limit` bytes. No I/O here: ``AdminConnection`` does the writing.
+/// with a `dropped` line once half the room is free again), and its queued replies never
+/// take more than `limit` bytes (a write's leftover is copied back in front, briefly twice).
+/// No I/O here: ``AdminConnection`` does the writing.
 struct ReplyBuffer {
     let limit: Int
     /// Bytes waiting for the next write.
