@@ -75,8 +75,11 @@ struct Tmux {
         try await waitUntil("screen still showed \(text)", within: timeout, sourceLocation: sourceLocation) { !$0.contains(text) }
     }
 
-    private func waitUntil(
-        _ failure: String, within timeout: Duration, sourceLocation: SourceLocation, _ holds: (String) -> Bool
+    /// Waits until the screen satisfies `holds`; returns the screen, or records `failure`.
+    @discardableResult
+    func waitUntil(
+        _ failure: String, within timeout: Duration = .seconds(15), sourceLocation: SourceLocation = #_sourceLocation,
+        _ holds: (String) -> Bool
     ) async throws -> String {
         let deadline = ContinuousClock.now + timeout
         var last = ""
