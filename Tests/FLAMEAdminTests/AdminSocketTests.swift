@@ -31,35 +31,41 @@ import Testing
             await raw.write("{\"type\":\"hello\",\"protocol\":1}\n{\"type\":\"snapshot\",\"id\":7}\n")
             _ = await raw.line()
             let line = try #require(await raw.line())
-            let top = try #require(try JSONSerialization.jsonObject(with: Data(line)) as? [String: Any])
-            #expect(top["type"] as? String == "snapshot" && top["id"] as? Int == 7)
+            // Foundation reads it, as any client would; AnyJSON keeps numbers, strings and
+            // booleans apart.
+            let top = try JSONDecoder().decode(AnyJSON.self, from: Data(line))
+            #expect(top["type"] == .string("snapshot") && top["id"] == .number(7))
             expectFields(top, numbers: ["protocol", "pid", "uptimeSeconds"], strings: ["app"], in: "snapshot")
-            let pools = try #require(top["pools"] as? [[String: Any]])
-            let pool = try #require(pools.first { $0["name"] as? String == "snap" })
+            let pool = try #require(top["pools"]?.elements?.first { $0["name"] == .string("snap") })
             expectFields(pool, numbers: ["min", "max", "maxConcurrency", "queueDepth", "pendingBoots"], strings: ["name"], in: "pool")
-            expectFields(try #require(pool["calls"] as? [String: Any]), numbers: ["completed", "failed", "timedOut"], in: "calls")
-            expectFields(try #require(pool["latency"] as? [String: Any]), numbers: ["p50Us", "p95Us", "p99Us", "maxUs"], in: "latency")
-            expectFields(try #require(pool["bootLatency"] as? [String: Any]), numbers: ["p50Us", "maxUs"], in: "bootLatency")
-            let runners = try #require(pool["runners"] as? [[String: Any]])
-            let first = try #require(runners.first)
+            expectFields(try #require(pool["calls"]), numbers: ["completed", "failed", "timedOut"], in: "calls")
+            expectFields(try #require(pool["latency"]), numbers: ["p50Us", "p95Us", "p99Us", "maxUs"], in: "latency")
+            expectFields(try #require(pool["bootLatency"]), numbers: ["p50Us", "maxUs"], in: "bootLatency")
+            let first = try #require(pool["runners"]?.elements?.first)
             expectFields(
                 first, numbers: ["pid", "cpuPercent", "rssBytes", "inFlight", "completed", "failed", "uptimeSeconds"],
                 strings: ["id", "state", "host"], in: "runner")
-            #expect(pool["calls"].flatMap { ($0 as? [String: Any])?["completed"] as? Int } == 10)
+            #expect(pool["calls"]?["completed"] == .number(10))
         }
     }
 
     /// Records an issue for each of `numbers` that is not a JSON number in `object`, and each of
     /// `strings` that is not a JSON string.
     private func expectFields(
-        _ object: [String: Any], numbers: [String], strings: [String] = [], in what: String,
+        _ object: AnyJSON, numbers: [String], strings: [String] = [], in what: String,
         sourceLocation: SourceLocation = #_sourceLocation
     ) {
-        for field in numbers where !(object[field] is NSNumber) {
-            Issue.record("\(what) lacks the number \"\(field)\": \(object[field] ?? "nothing")", sourceLocation: sourceLocation)
+        for field in numbers {
+            guard case .number? = object[field] else {
+                Issue.record("\(what) lacks the number \"\(field)\": \(String(describing: object[field]))", sourceLocation: sourceLocation)
+                continue
+            }
         }
-        for field in strings where !(object[field] is String) {
-            Issue.record("\(what) lacks the string \"\(field)\": \(object[field] ?? "nothing")", sourceLocation: sourceLocation)
+        for field in strings {
+            guard case .string? = object[field] else {
+                Issue.record("\(what) lacks the string \"\(field)\": \(String(describing: object[field]))", sourceLocation: sourceLocation)
+                continue
+            }
         }
     }
 

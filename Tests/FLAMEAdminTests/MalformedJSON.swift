@@ -22,6 +22,18 @@ enum AnyJSON: Decodable, Equatable {
     }
 }
 
+extension AnyJSON {
+    /// The member `key` of an object; nil for anything else.
+    subscript(key: String) -> AnyJSON? {
+        if case .object(let members) = self { members[key] } else { nil }
+    }
+
+    /// The elements of an array; nil for anything else.
+    var elements: [AnyJSON]? {
+        if case .array(let elements) = self { elements } else { nil }
+    }
+}
+
 extension Result {
     /// The error, or nil for a success.
     var failure: Failure? {
@@ -81,11 +93,12 @@ struct Malformed: CustomTestStringConvertible, Sendable {
         Malformed("escape \\0", #""\0""#), Malformed("a short \\u escape", #""\u12""#), Malformed("a \\u escape with a non-hex digit", #""\u12g4""#),
         Malformed("a \\u escape with braces", #""\u{41}""#), Malformed("a raw control character", "\"a\u{01}b\""),
         Malformed("a raw tab", "\"a\tb\""), Malformed("a raw newline", "\"a\nb\""), Malformed("a raw NUL", bytes: Array("\"a".utf8) + [0] + Array("b\"".utf8)),
-        Malformed("a raw DEL is fine but a raw unit separator is not", "\"\u{7F}\u{1F}\""),
+        Malformed("a raw unit separator (U+001F)", "\"\u{1F}\""),
         // §8.2: a \u escape of a surrogate must be a high one followed by a low one.
         Malformed("a lone high surrogate", #""\ud800""#), Malformed("a lone low surrogate", #""\udc00""#),
         Malformed("a high surrogate before a letter", #""\ud800x""#), Malformed("a high surrogate before a non-surrogate escape", #""\ud800\u0041""#),
         Malformed("two high surrogates", #""\ud800\ud800""#), Malformed("a low surrogate before a high one", #""\udc00\ud800""#),
+        Malformed("a high surrogate before an escaped newline", #""\ud800\n""#), Malformed("a high surrogate cut off after its backslash", #""\ud800\"#),
         // §8.1 and RFC 3629: the text is UTF-8.
         string("a byte that is never UTF-8", [0xFF]), string("a lone continuation byte", [0x80]),
         string("an overlong two-byte form", [0xC0, 0xAF]), string("an overlong three-byte form", [0xE0, 0x80, 0xAF]),

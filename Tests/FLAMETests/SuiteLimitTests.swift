@@ -1,19 +1,30 @@
 import Foundation
 import Testing
 
-/// A hang must fail its test, not stall CI: every suite of every test target has a time limit.
+/// A hang must fail its test, not stall CI: every test of every test target is in a type
+/// marked `@Suite(… .timeLimit(…) …)`, and none is a free function (which no suite limits).
 @Suite(.timeLimit(.minutes(1))) struct SuiteLimitTests {
-    @Test func everySuiteHasATimeLimit() throws {
+    @Test func everyTestIsInASuiteWithATimeLimit() throws {
         let tests = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         let files = try #require(FileManager.default.enumerator(atPath: tests.path)).compactMap { $0 as? String }.filter { $0.hasSuffix(".swift") }
-        var suites = 0
+        var testsSeen = 0
         for file in files {
-            let text = try String(contentsOfFile: tests.appendingPathComponent(file).path, encoding: .utf8)
-            for line in text.split(separator: "\n") where line.contains("@Suite") && !line.contains("\"@Suite") {
-                suites += 1
-                #expect(line.contains(".timeLimit("), "\(file): \(line)")
+            let lines = try String(contentsOfFile: tests.appendingPathComponent(file).path, encoding: .utf8).split(separator: "\n")
+            // The top-level declaration each line belongs to, and whether its @Suite has a limit.
+            var current: (name: Substring, limited: Bool)?
+            for (index, line) in lines.enumerated() {
+                let declaration = line.firstMatch(of: /^(?:@Suite\(.*\) )?(?:(?:final |private |fileprivate )*(?:struct|class|enum|extension|actor) (\w+))/)
+                if let declaration {
+                    let attribute = index > 0 && lines[index - 1].hasPrefix("@Suite") ? lines[index - 1] : line
+                    current = (declaration.1, attribute.hasPrefix("@Suite") && attribute.contains(".timeLimit("))
+                } else if line.hasPrefix("}") || line.hasPrefix("func ") || line.hasPrefix("private func ") {
+                    current = nil
+                }
+                guard line.contains("@Test"), !line.contains("\"@Test") else { continue }
+                testsSeen += 1
+                #expect(line.hasPrefix(" ") && current?.limited == true, "\(file):\(index + 1) is not in a suite with a time limit (in \(current?.name ?? "no type"))")
             }
         }
-        #expect(suites > 30)
+        #expect(testsSeen > 150)
     }
 }
