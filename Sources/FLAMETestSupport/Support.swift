@@ -204,7 +204,7 @@ public struct TestRandom: RandomNumberGenerator, Sendable {
 /// its stdout is collected on a thread of its own, line by line.
 public final class StreamingCommand: Sendable {
     private let process: Process
-    private let output = Mutex<(lines: [String], partial: String, ended: Bool)>(([], "", false))
+    private let output = Mutex<(lines: [String], partial: [UInt8], ended: Bool)>(([], [], false))
 
     public init(_ executable: String, _ arguments: [String]) throws {
         process = Process()
@@ -219,10 +219,11 @@ public final class StreamingCommand: Sendable {
                 let data = reading.availableData
                 let ended = data.isEmpty
                 self.output.withLock { output in
-                    output.partial += String(decoding: data, as: UTF8.self)
-                    var pieces = output.partial.split(separator: "\n", omittingEmptySubsequences: false)
-                    output.partial = String(pieces.removeLast())
-                    output.lines += pieces.map(String.init)
+                    // Bytes until a newline, so a character split across reads stays whole.
+                    output.partial += data
+                    var pieces = output.partial.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+                    output.partial = Array(pieces.removeLast())
+                    output.lines += pieces.map { String(decoding: $0, as: UTF8.self) }
                     output.ended = ended
                 }
                 if ended { return }

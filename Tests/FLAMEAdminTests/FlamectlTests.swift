@@ -73,7 +73,7 @@ import Testing
         defer { rmdir(runtime) }
         try await withAdminPool(PoolConfiguration(name: "ctl-list", max: 1), runtimeDirectory: runtime) { _, harness in
             // Beside it, the socket file of a parent that has exited: listed as stale.
-            let deadPid = try await deadProcessID()
+            let deadPid = try deadProcessID()
             let stale = harness.directory + "/ghost-\(deadPid).sock"
             #expect(FileManager.default.createFile(atPath: stale, contents: nil))
             defer { unlink(stale) }
@@ -97,15 +97,10 @@ import Testing
         }
     }
 
-    /// The pid of a process that has run and been reaped.
-    private func deadProcessID() async throws -> Int32 {
-        try await onDedicatedThread {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/bin/true")
-            try process.run()
-            process.waitUntilExit()
-            return process.processIdentifier
-        }
+    /// A pid no process can have: one past the kernel's `pid_max`.
+    private func deadProcessID() throws -> Int32 {
+        let text = try String(contentsOfFile: "/proc/sys/kernel/pid_max", encoding: .utf8)
+        return try #require(Int32(text.trimmingCharacters(in: .whitespacesAndNewlines))) + 1
     }
 
     @Test func eventsStreamWhatThePoolDoes() async throws {

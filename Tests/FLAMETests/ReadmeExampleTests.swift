@@ -13,7 +13,7 @@ import Testing
         #expect(readme.contains("```swift\n" + example + "```"), "README.md's example and Tests/ReadmeExample/App.swift differ")
     }
 
-    @Test func theExampleRunsItsJobInARunnerProcess() async throws {
+    @Test func theExampleRunsAndPrintsItsChecksum() async throws {
         var environment = ProcessInfo.processInfo.environment
         environment["FLAME_PARENT"] = nil
         let result = try await runCommand(TestRunner.sibling("readme-example"), [], environment: environment)

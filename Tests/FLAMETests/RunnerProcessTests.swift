@@ -111,10 +111,11 @@ import Testing
         try await withPool(configuration) { pool in
             _ = try await pool.call(Echo(1))
             await eventually { (await pool.status().runners.first?.residentBytes ?? 0) > 1_000_000 }
-            // An idle runner reports little CPU; one spinning a core reports most of a core.
-            await eventually { (await pool.status().runners.first?.cpuPercent ?? 100) < 20 }
+            // An idle runner reports little CPU; one spinning a core reports much of one (on a
+            // loaded 2-core machine it may get half of one: the bar is a third).
+            await eventually { (await pool.status().runners.first?.cpuPercent ?? 100) < 15 }
             let spin = Task { try await pool.call(Spin(milliseconds: 20_000)) }
-            await eventually { (await pool.status().runners.first?.cpuPercent ?? 0) > 50 }
+            await eventually { (await pool.status().runners.first?.cpuPercent ?? 0) > 33 }
             spin.cancel()
             _ = try? await spin.value
         }
