@@ -12,6 +12,26 @@ struct LoadTally: Sendable {
     /// Failures that broke the load's `expectedFailure` rule: how many, and the first few.
     var unexpectedFailures = 0
     var unexpectedSamples: [String] = []
+
+    /// Counts one call that asked for `value`, once: lost when `late` (whatever it returned),
+    /// else succeeded, wrong or failed by its outcome; a failure `expectedFailure` rejects
+    /// is also counted as unexpected.
+    mutating func record(
+        _ outcome: Result<Int, any Error>, asked value: Int, late: Bool, expectedFailure: ((any Error) -> Bool)? = nil
+    ) {
+        calls += 1
+        switch outcome {
+        case _ where late: lost += 1
+        case .success(let answer) where answer == value: succeeded += 1
+        case .success: wrong += 1
+        case .failure(let error):
+            failures[failureName(error), default: 0] += 1
+            if let expectedFailure, !expectedFailure(error) {
+                unexpectedFailures += 1
+                if unexpectedSamples.count < 3 { unexpectedSamples.append("\(error)") }
+            }
+        }
+    }
 }
 
 /// A steady load: `callers` tasks each calling `SlowEcho` with its own values, one call at
@@ -69,18 +89,7 @@ final class Load: Sendable {
             state.withLock { state in
                 guard !state.closed else { return }
                 state.inFlight[caller] = nil
-                state.tally.calls += 1
-                switch outcome {
-                case _ where late: state.tally.lost += 1
-                case .success(let answer) where answer == value: state.tally.succeeded += 1
-                case .success: state.tally.wrong += 1
-                case .failure(let error):
-                    state.tally.failures[failureName(error), default: 0] += 1
-                    if let expectedFailure, !expectedFailure(error) {
-                        state.tally.unexpectedFailures += 1
-                        if state.tally.unexpectedSamples.count < 3 { state.tally.unexpectedSamples.append("\(error)") }
-                    }
-                }
+                state.tally.record(outcome, asked: value, late: late, expectedFailure: expectedFailure)
             }
             if case .failure = outcome { try? await Task.sleep(for: .milliseconds(20)) }  // no hot loop while the pool heals
         }
