@@ -1,5 +1,6 @@
 import FLAMETestSupport
 import Foundation
+import Synchronization
 import Testing
 
 /// A tmux server of its own (its own socket), running one command in a window of a given size.
@@ -9,11 +10,21 @@ struct Tmux {
 
     /// Runs a tmux command and returns its output. Spawned and reaped by hand: the first
     /// command forks the tmux server, which inherits whatever Foundation's `Process` uses to
-    /// notice the exit, and `waitUntilExit` then never returns.
+    /// notice the exit, and `waitUntilExit` then never returns. A command that hangs is
+    /// killed when the test's time limit cancels the test.
     @discardableResult
     func run(_ arguments: [String], detached: Bool = false) async throws -> String {
         let socket = self.socket
-        return try await onDedicatedThread {
+        let child = SpawnedChild()
+        return try await withTaskCancellationHandler {
+            try await spawnAndWait(arguments, socket: socket, detached: detached, child: child)
+        } onCancel: {
+            child.kill()
+        }
+    }
+
+    private func spawnAndWait(_ arguments: [String], socket: String, detached: Bool, child: SpawnedChild) async throws -> String {
+        try await onDedicatedThread {
             let output = "/tmp/\(socket)-\(UUID().uuidString.prefix(8)).out"
             defer { unlink(output) }
             var actions = posix_spawn_file_actions_t()
@@ -28,6 +39,8 @@ struct Tmux {
             var pid = pid_t()
             let result = posix_spawnp(&pid, "tmux", &actions, nil, argv, environ)
             guard result == 0 else { throw POSIXError(POSIXErrorCode(rawValue: result) ?? .EIO) }
+            child.spawned(pid)
+            defer { child.reaped() }
             var status: Int32 = 0
             while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
             return detached ? "" : ((try? String(contentsOfFile: output, encoding: .utf8)) ?? "")
@@ -104,6 +117,17 @@ struct Tmux {
             Foundation.kill(pid, SIGKILL)
         }
         _ = try? await run(["kill-server"])
+    }
+}
+
+/// The pid of a command `Tmux.run` waits for, so a cancelled test can kill it (0: none).
+final class SpawnedChild: Sendable {
+    private let pid = Atomic<Int32>(0)
+    func spawned(_ pid: pid_t) { self.pid.store(pid, ordering: .sequentiallyConsistent) }
+    func reaped() { pid.store(0, ordering: .sequentiallyConsistent) }
+    func kill() {
+        let pid = pid.load(ordering: .sequentiallyConsistent)
+        if pid > 0 { Foundation.kill(pid, SIGKILL) }
     }
 }
 
