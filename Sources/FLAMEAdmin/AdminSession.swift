@@ -196,6 +196,4 @@ final class AdminSession: Sendable {
         let candidate = String(fields[1])
         return Logger.Level(rawValue: candidate) != nil ? candidate : nil
     }
-
-    /// The `id` of a request that failed to decode, when it can still be read.
 }
