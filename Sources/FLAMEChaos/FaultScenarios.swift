@@ -41,10 +41,12 @@ public struct ChaosSuite: Sendable {
     /// `kill -9` a random runner every 100–600 ms while the load runs; after each, how long
     /// until the pool has `min` live runners again.
     func killRunners() async throws -> ScenarioReport {
-        let pool = try await pool("chaos-kill", min: 2, max: 4)
+        // min = max 3, and a load that one runner could carry (a third of the callers, 8 calls
+        // per runner): only `min` makes the pool replace a killed runner, and it must.
+        let pool = try await pool("chaos-kill", min: 3, max: 3)
         return try await scenario("kill-runners", on: pool) { report in
             // A killed runner's calls fail with runnerExited naming the signal; nothing else may fail.
-            let load = Load(pool: pool, callers: profile.callers) { error in
+            let load = Load(pool: pool, callers: max(1, profile.callers / 3)) { error in
                 (error as? FLAMEError).map { $0.code == .runnerExited && $0.message.contains("killed by signal 9 (SIGKILL)") } ?? false
             }
             let end = ContinuousClock.now + profile.faultPhase
@@ -55,10 +57,10 @@ public struct ChaosSuite: Sendable {
                 let killedAt = ContinuousClock.now
                 kill(pid, SIGKILL)
                 report.faults += 1
-                if let healed = await recovery(of: pool, since: killedAt, without: pid, atLeast: 2) {
+                if let healed = await recovery(of: pool, since: killedAt, without: pid, atLeast: 3) {
                     report.maxRecovery = max(report.maxRecovery ?? .zero, healed)
                 } else {
-                    report.problems.append("the pool did not get back to 2 runners within 10 s of a kill")
+                    report.problems.append("the pool did not get back to its min of 3 runners within 10 s of a kill")
                 }
             }
             report.absorb(await load.stop())
@@ -146,8 +148,9 @@ public struct ChaosSuite: Sendable {
         let kill = await Self.firstEvent(of: killed, within: .seconds(5)) { $0.pool == "chaos-stubborn" && $0.kind == .killed }
         report.expect(kill?.runner == runner.id, "the pool killed \(runner.id), the stubborn job's runner (\(kill.map(\.message) ?? "no kill event"))")
         // The event comes as the kill is sent; the process goes a moment later.
-        let gone = await Self.holds(within: .seconds(5)) { !ProcessProbe.children().contains(runner.pid ?? 0) }
-        report.expect(gone, "its process \(runner.pid ?? 0) is gone (reaped)")
+        let pid = runner.pid ?? -1  // firstRunner returns runners with a pid
+        let gone = await Self.holds(within: .seconds(5)) { !ProcessProbe.children().contains(pid) }
+        report.expect(pid > 0 && gone, "its process \(pid) is gone (reaped)")
         report.expect((try? await single.call(Echo(9))) == 9, "a new runner serves the next call")
         report.faults += 1
         await single.shutdown()

@@ -103,12 +103,14 @@ final class Load: Sendable {
         while ContinuousClock.now < deadline, !state.withLock({ $0.inFlight.isEmpty }) {
             try? await Task.sleep(for: .milliseconds(20))
         }
-        for task in tasks.withLock({ $0 }) { task.cancel() }
-        return state.withLock { state in
+        // Close the books before cancelling: a call the cancellation ends is already lost.
+        let tally = state.withLock { state in
             state.closed = true
             state.tally.lost += state.inFlight.count
             state.tally.calls += state.inFlight.count
             return state.tally
         }
+        for task in tasks.withLock({ $0 }) { task.cancel() }
+        return tally
     }
 }

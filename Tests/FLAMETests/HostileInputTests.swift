@@ -45,7 +45,7 @@ import Testing
     @Test func aRunnerCannotAnswerCallsPlacedOnAnotherRunner() async throws {
         try await withPool(PoolConfiguration(name: "rogue-results", min: 2, max: 2, maxConcurrency: 1)) { pool in
             let slow = Task { try await pool.call(Sleep(milliseconds: 1_500)) }
-            try await Task.sleep(for: .milliseconds(300))  // placed on one runner, sleeping
+            await eventually { await pool.status().runners.contains { $0.inFlight == 1 } }  // placed on one runner, sleeping
             #expect(try await pool.call(ForgeResults(ids: 1...200, value: 666)) == 666)
             #expect(try await slow.value == 1_500)  // its own answer, not the forgery
             await eventually { await pool.status().runners.allSatisfy { $0.inFlight == 0 } }
