@@ -43,7 +43,7 @@ import Testing
     /// Results are taken only from the runner a call was placed on: a runner answering for
     /// calls it was never given (a bug, or a replay) cannot answer another runner's callers.
     @Test func aRunnerCannotAnswerCallsPlacedOnAnotherRunner() async throws {
-        try await withPool(PoolConfiguration(name: "rogue-results", min: 2, max: 2, maxConcurrency: 1)) { pool in
+        try await withPool(PoolConfiguration(name: "rogue-results", min: 2, max: 2, maxConcurrency: 1)) { pool async throws in
             let slow = Task { try await pool.call(Sleep(milliseconds: 1_500)) }
             await eventually { await pool.status().runners.contains { $0.inFlight == 1 } }  // placed on one runner, sleeping
             #expect(try await pool.call(ForgeResults(ids: 1...200, value: 666)) == 666)

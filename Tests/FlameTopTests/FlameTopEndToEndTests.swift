@@ -45,17 +45,16 @@ import Testing
         try await tmux.keys("Enter")  // into the runners pane
         try await tmux.waitFor("thumbnails-3")
 
-        // Drain asks first; y confirms. Then the drained runner leaves the list (the status
-        // and footer lines, which may still name it, aside), so the kill below picks a runner
-        // that still exists.
+        // Drain asks first; y confirms. Then the drained runner's row (its id, then a state)
+        // leaves the runners table, so the kill below picks a runner that still exists. (The
+        // status line may still name it for 5 s; it is no row.)
         try await tmux.keys("d")
         let drainDialog = try await tmux.waitFor("Drain runner thumbnails-")
         let drained = try #require(drainDialog.firstMatch(of: /Drain runner (thumbnails-\d+)/)?.1).description
         try await tmux.keys("y")
         try await tmux.waitFor("draining")
-        try await tmux.waitUntil("\(drained) still listed") { screen in
-            !screen.split(separator: "\n").dropLast(2).contains { $0.contains(drained + " ") }
-        }
+        let row = try Regex("(?m)^\(drained) +(booting|idle|busy|draining|exiting) ")
+        try await tmux.waitUntil("\(drained) still listed") { !$0.contains(row) }
 
         // Kill asks first; the default answer is No. The parent's own event stream tells
         // what it did: nothing after No; after Yes, on the same runner, exactly one kill.
