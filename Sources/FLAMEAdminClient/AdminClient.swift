@@ -225,10 +225,12 @@ public final class AdminClient: Sendable {
 
     /// A JSON reply this client cannot read (an unknown `type` from a newer parent, a field
     /// of the wrong type): a request waiting for its one reply fails with the reason instead
-    /// of waiting forever. A stream (a subscription, a log follow) skips it and goes on, so a
-    /// newer parent's new kind of streamed line does not end an older client's stream.
+    /// of waiting forever. A stream (a subscription, a log follow) skips a line of a type it
+    /// does not know, so a newer parent's new kind of streamed line does not end an older
+    /// client's stream; a known type it cannot read (a broken `logs-end`, say) ends it.
     private func undecodable(_ line: [UInt8], _ error: any Error) {
-        guard let id = AdminCodec.id(ofLine: line), case .once? = state.withLock({ $0.waiters[id] }) else { return }
+        guard let id = AdminCodec.id(ofLine: line), let waiter = state.withLock({ $0.waiters[id] }) else { return }
+        if case .stream = waiter, let type = AdminCodec.type(ofLine: line), !AdminReply.types.contains(type) { return }
         deliver(AdminEnvelope(id: id, .error(message: "the parent sent a reply this client cannot read: \(AdminCodec.describe(error))")))
     }
 

@@ -79,6 +79,13 @@ public enum AdminCodec {
 
     private struct OnlyID: Decodable { var id: Int? }
 
+    /// The `type` of a line that is JSON but does not decode as a message; nil without one.
+    public static func type(ofLine line: some Collection<UInt8>) -> String? {
+        (try? JSONLineDecoder().decode(OnlyType.self, from: line))?.type
+    }
+
+    private struct OnlyType: Decodable { var type: String? }
+
     /// Whether decoding failed because the line is not JSON at all (rather than JSON that
     /// does not fit the message: a missing field, a wrong type, an unknown `type`).
     public static func isMalformedJSON(_ error: any Error) -> Bool {

@@ -81,6 +81,11 @@ extension AdminReply: Codable {
         case type, message, dropped, text, count
     }
 
+    /// Every `type` a reply of this protocol version can have.
+    public static let types: Set<String> = [
+        "hello", "snapshot", "event", "log", "logs-end", "ok", "error", "subscribed", "metrics", "dropped",
+    ]
+
     private var typeName: String {
         switch self {
         case .hello: "hello"

@@ -120,7 +120,26 @@ public final class StreamingCommand: Sendable {
 
     /// Ends the command (SIGTERM) and waits for it.
     public func stop() async {
-        process.terminate()
-        _ = try? await onDedicatedThread { [process] in process.waitUntilExit() }
+        await stopProcess(process, with: SIGTERM)
     }
+
+    /// The command's process id.
+    public var processIdentifier: Int32 { process.processIdentifier }
+}
+
+/// Sends `signal` to `process` and waits for it to exit; one that has not after `grace` is
+/// killed (SIGKILL), so stopping never hangs a test.
+public func stopProcess(_ process: Process, with signal: Int32, grace: Duration = .seconds(5)) async {
+    let pid = process.processIdentifier
+    guard process.isRunning else {
+        _ = try? await onDedicatedThread { process.waitUntilExit() }
+        return
+    }
+    kill(pid, signal)
+    let enforcer = Task {
+        try await Task.sleep(for: grace)
+        kill(pid, SIGKILL)
+    }
+    _ = try? await onDedicatedThread { process.waitUntilExit() }
+    enforcer.cancel()
 }

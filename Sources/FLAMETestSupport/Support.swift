@@ -1,6 +1,6 @@
 public import FLAME
 import FLAMEChaos
-public import Foundation
+import Foundation
 public import Testing
 
 /// Helpers shared by the test targets.

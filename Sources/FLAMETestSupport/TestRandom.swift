@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// A reproducible random source for randomized tests (SplitMix64). Each test takes its seed
 /// from `FLAME_TEST_SEED` when set, else a fresh one, and prints it: a failure names the seed

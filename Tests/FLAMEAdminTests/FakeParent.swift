@@ -113,4 +113,40 @@ final class FakeParent: Sendable {
         await events.waitForLine { $0.contains("after the hologram") }
         await events.stop()
     }
+
+    /// A stream ends, with the reason, on a line of a type it knows but cannot read: here
+    /// the end of a log backlog whose count is not a number. (Skipping it would leave
+    /// `flamectl logs` waiting forever.)
+    @Test func aStreamEndsOnAKnownReplyItCannotRead() async throws {
+        let parent = try FakeParent { id, type in
+            switch type {
+            case "hello": [FakeParent.hello(id)]
+            case "logs":
+                [
+                    "{\"id\":\(id ?? 0),\"type\":\"log\",\"source\":\"p-1\",\"stream\":\"stdout\",\"line\":\"first\"}",
+                    "{\"id\":\(id ?? 0),\"type\":\"logs-end\",\"dropped\":\"many\"}",
+                ]
+            default: []
+            }
+        }
+        defer { parent.stop() }
+        let logs = try await flamectl(["logs", "p-1", "--socket", parent.path])
+        #expect(logs.status == 1 && logs.stdout.contains("first") && logs.stderr.contains("cannot read"), "\(logs)")
+    }
+
+    /// Every reply this client can decode has a type in ``AdminReply/types`` (the list a
+    /// stream uses to tell a newer parent's kind of line from a broken one).
+    @Test func everyReplyTypeIsListed() throws {
+        let replies: [AdminReply] = [
+            .hello(ServerHello(app: "a", pid: 1, readOnly: false)), .snapshot(Snapshot(app: "a", pid: 1, uptimeSeconds: 0, pools: [])),
+            .event(AdminEvent(kind: "scaled", pool: "p", runner: nil, message: "m", time: 0)),
+            .log(LogLine(source: "p-1", stream: "stdout", level: nil, line: "l")), .logsEnd(dropped: 0), .ok(message: ""),
+            .error(message: "e"), .subscribed, .metrics(text: ""), .dropped(count: 1),
+        ]
+        for reply in replies {
+            let type = try #require(AdminCodec.type(ofLine: try AdminCodec.line(reply).dropLast()))
+            #expect(AdminReply.types.contains(type), "\(type)")
+        }
+        #expect(Set(try replies.map { try #require(AdminCodec.type(ofLine: try AdminCodec.line($0).dropLast())) }) == AdminReply.types)
+    }
 }

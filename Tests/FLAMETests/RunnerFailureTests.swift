@@ -128,30 +128,16 @@ import Testing
     }
 
     @Test func killingTheParentLeavesNoRunnerAlive() async throws {
-        let parent = Process()
-        parent.executableURL = URL(fileURLWithPath: TestRunner.executable)
-        parent.arguments = ["parent", "3"]
-        let output = Pipe()
-        parent.standardOutput = output
-        try parent.run()
-        let handle = output.fileHandleForReading
-        let text = try await onDedicatedThread { () -> String in
-            var text = ""
-            while !text.contains("ready") {
-                let data = handle.availableData
-                if data.isEmpty { break }
-                text += String(decoding: data, as: UTF8.self)
-            }
-            return text
-        }
-        let pids = text.split(separator: "\n").compactMap { line -> Int32? in
+        let parent = try StreamingCommand(TestRunner.executable, ["parent", "3"])
+        await parent.waitForLine { $0 == "ready" }
+        let pids = parent.lines.compactMap { line -> Int32? in
             line.hasPrefix("runner-pid ") ? Int32(line.dropFirst("runner-pid ".count)) : nil
         }
         #expect(pids.count == 3)
         #expect(pids.allSatisfy(processIsAlive))
         kill(parent.processIdentifier, SIGKILL)
-        try await onDedicatedThread { parent.waitUntilExit() }
-        try await Task.sleep(for: .seconds(1))
+        await parent.stop()  // reaps it
+        try await Task.sleep(for: .seconds(1))  // the guarantee under test: gone within 1 s
         #expect(pids.filter(processIsAlive).isEmpty, "runners alive 1 s after the parent was killed: \(pids.filter(processIsAlive))")
     }
 }

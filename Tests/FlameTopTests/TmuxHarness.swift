@@ -40,9 +40,9 @@ struct Tmux {
             let result = posix_spawnp(&pid, "tmux", &actions, nil, argv, environ)
             guard result == 0 else { throw POSIXError(POSIXErrorCode(rawValue: result) ?? .EIO) }
             child.spawned(pid)
-            defer { child.reaped() }
             var status: Int32 = 0
             while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            child.reaped()
             return detached ? "" : ((try? String(contentsOfFile: output, encoding: .utf8)) ?? "")
         }
     }
@@ -120,14 +120,27 @@ struct Tmux {
     }
 }
 
-/// The pid of a command `Tmux.run` waits for, so a cancelled test can kill it (0: none).
+/// The pid of a command `Tmux.run` waits for, so a cancelled test can kill it: before the
+/// spawn (it is killed as soon as it exists) or while it runs; never once it is reaped.
 final class SpawnedChild: Sendable {
-    private let pid = Atomic<Int32>(0)
-    func spawned(_ pid: pid_t) { self.pid.store(pid, ordering: .sequentiallyConsistent) }
-    func reaped() { pid.store(0, ordering: .sequentiallyConsistent) }
+    private let state = Mutex<(pid: pid_t, cancelled: Bool)>((0, false))
+
+    func spawned(_ pid: pid_t) {
+        let cancelled = state.withLock { state in
+            state.pid = pid
+            return state.cancelled
+        }
+        if cancelled { Foundation.kill(pid, SIGKILL) }
+    }
+
+    func reaped() { state.withLock { $0.pid = 0 } }
+
     func kill() {
-        let pid = pid.load(ordering: .sequentiallyConsistent)
-        if pid > 0 { Foundation.kill(pid, SIGKILL) }
+        // Under the lock, so the pid cannot be reaped (and reused) in between.
+        state.withLock { state in
+            state.cancelled = true
+            if state.pid > 0 { Foundation.kill(state.pid, SIGKILL) }
+        }
     }
 }
 
@@ -166,10 +179,7 @@ final class DemoParent: @unchecked Sendable {
     }
 
     func stop() async {
-        if let process {
-            process.interrupt()
-            _ = try? await onDedicatedThread { process.waitUntilExit() }
-        }
+        if let process { await stopProcess(process, with: SIGINT) }
         process = nil
         unlink(socket)
         rmdir(directory)
