@@ -108,15 +108,19 @@ import Testing
 
     @Test func runnerProvingTheWrongTokenIsRefused() async throws {
         let failures = Mutex<[FLAMEError]>([])
-        var configuration = PoolConfiguration(name: "forged", max: 1, timeout: .milliseconds(1500))
+        // The caller waits long enough (5 s) for the refused boot to happen first even on a
+        // loaded machine (1.5 s was not always enough under the full suite); its timeout then
+        // names the boot's failure.
+        var configuration = PoolConfiguration(name: "forged", max: 1, timeout: .seconds(5))
         configuration.onGrowEnd = { _, result in
             if case .failure(let error) = result { failures.withLock { $0.append(error) } }
         }
         let pool = try await Pool(configuration, backend: TestRunner.backend(environment: ["FLAME_TEST_FORGE_TOKEN": "evil"]))
-        let error = await caught { try await pool.call(Echo(1)) }
+        let call = Task { try await pool.call(Echo(1)) }
+        await eventually { failures.withLock { $0.first?.message.contains("failed authentication") } == true }
+        let error = await caught { try await call.value }
         #expect(FLAMEError.Code.timeout ~= error!)
-        #expect((error as? FLAMEError)?.message.contains("failed authentication") == true)
-        #expect(failures.withLock { $0.first?.message.contains("failed authentication") } == true)
+        #expect((error as? FLAMEError)?.message.contains("failed authentication") == true, "\(String(describing: error))")
         await pool.shutdown()
     }
 
