@@ -321,3 +321,40 @@ public struct ForgeResults: Job {
         return value
     }
 }
+
+/// The name of the thread the job runs on (`flame-reader` for the runner's reader).
+public struct ThreadName: Job {
+    public init() {}
+    public func run() async throws -> String { currentThreadName() }
+}
+
+/// The same, as an ``InlineJob``: it must run on the reader thread.
+public struct InlineThreadName: InlineJob {
+    public init() {}
+    public func run() async throws -> String { currentThreadName() }
+}
+
+/// An inline job that suspends (a short sleep) and must still finish: resumed from the
+/// timer's thread, it is woken onto the reader through the eventfd.
+public struct InlineNap: InlineJob {
+    public var milliseconds: Int
+    public init(milliseconds: Int) { self.milliseconds = milliseconds }
+    public func run() async throws -> String {
+        try await Task.sleep(for: .milliseconds(milliseconds))
+        return currentThreadName()
+    }
+}
+
+/// The calling thread's name, from /proc/thread-self/comm.
+func currentThreadName() -> String {
+    let fd = open("/proc/thread-self/comm", O_RDONLY)
+    guard fd >= 0 else { return "" }
+    defer { close(fd) }
+    var bytes = [UInt8](repeating: 0, count: 32)
+    let count = read(fd, &bytes, bytes.count)
+    return count > 0 ? String(decoding: bytes[..<count], as: UTF8.self).trimmingSuffix("\n") : ""
+}
+
+extension String {
+    fileprivate func trimmingSuffix(_ suffix: String) -> String { hasSuffix(suffix) ? String(dropLast(suffix.count)) : self }
+}

@@ -105,6 +105,22 @@ import Testing
         }
     }
 
+    /// An InlineJob runs on the runner's reader thread; any other job on the cooperative
+    /// pool; an inline job that suspends resumes on the reader (woken through its eventfd).
+    @Test func inlineJobsRunOnTheReaderAndOthersOnThePool() async throws {
+        try await withPool(PoolConfiguration(name: "inline", max: 1)) { pool in
+            #expect(try await pool.call(InlineThreadName()) == "flame-reader")
+            #expect(try await pool.call(ThreadName()) != "flame-reader")
+            #expect(try await pool.call(InlineNap(milliseconds: 20)) == "flame-reader")
+            // Many at once, mixed: every call is answered.
+            let names = try await withThrowingTaskGroup(of: String.self) { group in
+                for i in 0..<200 { group.addTask { i % 2 == 0 ? try await pool.call(InlineThreadName()) : try await pool.call(ThreadName()) } }
+                return try await group.reduce(into: [String]()) { $0.append($1) }
+            }
+            #expect(names.filter { $0 == "flame-reader" }.count == 100)
+        }
+    }
+
     @Test func heartbeatsReportRunnerMemoryAndCPU() async throws {
         var configuration = PoolConfiguration(name: "heartbeat", max: 1)
         configuration.heartbeatInterval = .milliseconds(100)

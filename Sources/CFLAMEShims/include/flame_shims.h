@@ -7,6 +7,10 @@
 /// Returns 0 on success, -1 with errno set.
 int flame_set_parent_death_signal(int signal);
 
+/// Names the calling thread (prctl PR_SET_NAME; at most 15 bytes are kept), as `top -H`,
+/// `ps -L` and /proc/self/task/N/comm show it. Returns 0 or -1 with errno.
+int flame_set_thread_name(const char *name);
+
 /// pidfd_open(2): a file descriptor that becomes readable when `pid` exits. -1 with errno.
 int flame_pidfd_open(pid_t pid);
 

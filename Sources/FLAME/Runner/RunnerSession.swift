@@ -1,3 +1,4 @@
+import CFLAMEShims
 import FLAMEWire
 import Logging
 import Synchronization
@@ -24,6 +25,8 @@ final class RunnerSession: Sendable {
     private let writer: SocketWriter
     private let logger: Logger
     private let state = Mutex(State())
+    /// Where ``InlineJob`` calls run: the reader thread.
+    private let reader = ReaderExecutor()
 
     init(writer: SocketWriter, logger: Logger) {
         self.writer = writer
@@ -35,13 +38,26 @@ final class RunnerSession: Sendable {
     }
 
     /// Reads frames until the parent closes the connection, then exits the process: a
-    /// runner never outlives its parent's interest in it.
+    /// runner never outlives its parent's interest in it. Between reads it runs the
+    /// ``InlineJob`` calls it read (and those resumed from elsewhere, woken by the eventfd).
     func readLoop(fd: Int32) {
+        reader.attachToCurrentThread()
+        _ = flame_set_thread_name("flame-reader")
         var decoder = FrameDecoder()
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        var fds = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0), pollfd(fd: reader.wakeFD, events: Int16(POLLIN), revents: 0)]
         while true {
+            if poll(&fds, 2, -1) < 0 {
+                if errno == EINTR { continue }
+                terminateProcess(70)
+            }
+            if fds[1].revents != 0 {
+                reader.acknowledgeWake()
+                reader.runPending()
+            }
+            guard fds[0].revents != 0 else { continue }
             let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count < 0, errno == EINTR { continue }
+            if count < 0, errno == EINTR || errno == EAGAIN { continue }
             guard count > 0 else { terminateProcess(0) }  // parent gone
             buffer.withUnsafeBytes { decoder.append(UnsafeRawBufferPointer(rebasing: $0[..<count])) }
             do {
@@ -52,6 +68,7 @@ final class RunnerSession: Sendable {
                 logger.error("malformed frame from parent; exiting", metadata: ["error": "\(error)"])
                 terminateProcess(65)
             }
+            reader.runPending()
         }
     }
 
@@ -96,12 +113,14 @@ final class RunnerSession: Sendable {
             return
         }
         // Created outside the lock: the reader thread must not hold it while the task
-        // machinery runs, or every finishing job contends with the next request.
-        let task = Task {
+        // machinery runs, or every finishing job contends with the next request. An
+        // InlineJob's task prefers the reader, which runs it once this read is handled.
+        let body: @Sendable () async -> Void = {
             let outcome = await JobCodec.run(request)
             self.send(.result(callID: request.id, outcome))
             self.finishCall(request.id)
         }
+        let task = JobCodec.isInline(request) ? Task(executorPreference: reader, operation: body) : Task(operation: body)
         let cancelNow = state.withLock { state -> Bool in
             guard state.calls[request.id] != nil else { return false }  // already finished
             state.calls[request.id]?.task = task
