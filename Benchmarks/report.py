@@ -127,6 +127,10 @@ details = {
     "parent_cpu_percent_5_clients_10hz": get(admin, "parent_cpu_percent", "with_5_clients_10hz"),
     "flametop_frame_p99_us": get(admin, "flametop_frame", "p99_us"),
     "c_floor_rtt_runs": rtt_floors,
+    "inline_job_rtt_p50_us": get(flame, "inline", "rtt_p50_us"),
+    "inline_job_ordinary_rtt_p50_us": get(flame, "inline", "ordinary_rtt_p50_us"),
+    "inline_job_calls_per_s": get(flame, "inline", "calls_per_s"),
+    "inline_job_ordinary_calls_per_s": get(flame, "inline", "ordinary_calls_per_s"),
 }
 print()
 print(f'parent RSS with 8 idle runners {show(details["parent_rss_with_8_idle_runners_mb"])} MB; '
@@ -136,6 +140,9 @@ scaling = details["throughput_by_runners"]
 if scaling:
     print("throughput by runners ({:.0f} cores): ".format(scaling.get("cores", 0))
           + ", ".join(f"{n} → {show(scaling.get(f'runners_{n}_calls_per_s'))}/s" for n in (1, 2, 4)))
+print(f'InlineJob against Job, alternated (medians of 3): round trip p50 {show(details["inline_job_rtt_p50_us"])} µs '
+      f'against {show(details["inline_job_ordinary_rtt_p50_us"])} µs; throughput {show(details["inline_job_calls_per_s"])}/s '
+      f'against {show(details["inline_job_ordinary_calls_per_s"])}/s')
 print(f'scale-out: 0 → 8 busy runners in {show(details["scale_out_0_to_8_busy_ms"])} ms; '
       f'10,000 calls of 2 ms done in {show(details["scale_out_10000_calls_done_ms"])} ms')
 print(f'snapshot: {show(details["snapshot_100_runners_bytes"])} bytes, build {show(details["snapshot_100_runners_build_us"])} µs; '

@@ -12,6 +12,12 @@ struct Ping: Job {
     func run() async throws -> Int { value }
 }
 
+/// The same, opted in to run on the runner's reader thread.
+struct InlinePing: InlineJob {
+    var value: Int
+    func run() async throws -> Int { value }
+}
+
 /// A call that keeps its runner busy for a while without using the CPU.
 struct Work: Job {
     var milliseconds: Int
@@ -98,8 +104,9 @@ if wanted("warm_rtt") {
     await pool.shutdown()
 }
 
-/// Calls per second with 64 in flight on `runners` runners for `seconds`.
-func throughput(runners: Int, seconds: Double) async throws -> Double {
+/// Calls per second with 64 in flight on `runners` runners for `seconds` (of `InlinePing`
+/// when `inline`).
+func throughput(runners: Int, seconds: Double, inline: Bool = false) async throws -> Double {
     let pool = try await Pool(
         PoolConfiguration(name: "throughput", min: runners, max: runners, maxConcurrency: 64), backend: LocalProcessBackend(arguments: []))
     for i in 0..<2_000 { _ = try await pool.call(Ping(value: i)) }
@@ -109,7 +116,7 @@ func throughput(runners: Int, seconds: Double) async throws -> Double {
             group.addTask {
                 var count = 0
                 while ContinuousClock.now < deadline {
-                    _ = try await pool.call(Ping(value: worker))
+                    _ = inline ? try await pool.call(InlinePing(value: worker)) : try await pool.call(Ping(value: worker))
                     count += 1
                 }
                 return count
@@ -126,6 +133,36 @@ func throughput(runners: Int, seconds: Double) async throws -> Double {
 // Throughput: two runners, 64 calls in flight, for 3 seconds.
 if wanted("throughput") {
     report("throughput", ["calls_per_s": try await throughput(runners: 2, seconds: 3)])
+}
+
+// Inline jobs against ordinary ones, alternated three times in this one run (the machine
+// drifts): round trip p50 on one runner, and throughput with 2 runners and 64 in flight.
+if wanted("inline") {
+    let pool = try await Pool(PoolConfiguration(name: "inline", min: 1, max: 1), backend: LocalProcessBackend(arguments: []))
+    func p50(_ inline: Bool) async throws -> Double {
+        var samples: [Double] = []
+        for i in 0..<(rounds / 4) {
+            let start = ContinuousClock.now
+            _ = inline ? try await pool.call(InlinePing(value: i)) : try await pool.call(Ping(value: i))
+            samples.append(microseconds(ContinuousClock.now - start))
+        }
+        return percentile(samples.sorted(), 0.5)
+    }
+    for i in 0..<2_000 { _ = try await pool.call(InlinePing(value: i)) }
+    var ordinary: [Double] = [], inline: [Double] = [], ordinaryRate: [Double] = [], inlineRate: [Double] = []
+    for _ in 0..<3 {
+        ordinary.append(try await p50(false))
+        inline.append(try await p50(true))
+    }
+    await pool.shutdown()
+    for _ in 0..<3 {
+        ordinaryRate.append(try await throughput(runners: 2, seconds: 2))
+        inlineRate.append(try await throughput(runners: 2, seconds: 2, inline: true))
+    }
+    report("inline", [
+        "rtt_p50_us": inline.sorted()[1], "ordinary_rtt_p50_us": ordinary.sorted()[1],
+        "calls_per_s": inlineRate.sorted()[1], "ordinary_calls_per_s": ordinaryRate.sorted()[1],
+    ])
 }
 
 // Scaling: 1, 2 and 4 runners on this machine's cores.

@@ -335,7 +335,7 @@ public struct InlineThreadName: InlineJob {
 }
 
 /// An inline job that suspends (a short sleep) and must still finish: resumed from the
-/// timer's thread, it is woken onto the reader through the eventfd.
+/// timer's thread, it goes on on the cooperative pool.
 public struct InlineNap: InlineJob {
     public var milliseconds: Int
     public init(milliseconds: Int) { self.milliseconds = milliseconds }

@@ -31,7 +31,8 @@ public protocol Job<Output>: Codable, Sendable {
 /// runner is a good part of a call's cost. Conform only jobs that finish in microseconds
 /// and never block: while one runs, its runner reads nothing else, so a slow or CPU-bound
 /// inline job holds up every other call on that runner (and gains nothing from parallel
-/// cores). Awaiting inside one is fine; it resumes on the reader.
+/// cores). Awaiting inside one is fine, but what follows a suspension runs on the
+/// cooperative pool like an ordinary job: the gain is for jobs that do not suspend.
 ///
 /// ```swift
 /// struct Lookup: InlineJob {

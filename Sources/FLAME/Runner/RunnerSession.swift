@@ -38,26 +38,16 @@ final class RunnerSession: Sendable {
     }
 
     /// Reads frames until the parent closes the connection, then exits the process: a
-    /// runner never outlives its parent's interest in it. Between reads it runs the
-    /// ``InlineJob`` calls it read (and those resumed from elsewhere, woken by the eventfd).
+    /// runner never outlives its parent's interest in it. After each read's frames it runs
+    /// the ``InlineJob`` calls they brought.
     func readLoop(fd: Int32) {
         reader.attachToCurrentThread()
         _ = flame_set_thread_name("flame-reader")
         var decoder = FrameDecoder()
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
-        var fds = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0), pollfd(fd: reader.wakeFD, events: Int16(POLLIN), revents: 0)]
         while true {
-            if poll(&fds, 2, -1) < 0 {
-                if errno == EINTR { continue }
-                terminateProcess(70)
-            }
-            if fds[1].revents != 0 {
-                reader.acknowledgeWake()
-                reader.runPending()
-            }
-            guard fds[0].revents != 0 else { continue }
             let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count < 0, errno == EINTR || errno == EAGAIN { continue }
+            if count < 0, errno == EINTR { continue }
             guard count > 0 else { terminateProcess(0) }  // parent gone
             buffer.withUnsafeBytes { decoder.append(UnsafeRawBufferPointer(rebasing: $0[..<count])) }
             do {
