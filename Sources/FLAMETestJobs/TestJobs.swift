@@ -334,14 +334,40 @@ public struct InlineThreadName: InlineJob {
     public func run() async throws -> String { currentThreadName() }
 }
 
-/// An inline job that suspends (a short sleep) and must still finish: resumed from the
-/// timer's thread, it goes on on the cooperative pool.
+/// An inline job that suspends (a short sleep): the thread it starts on, and the one it
+/// goes on on once the timer resumes it (the cooperative pool).
 public struct InlineNap: InlineJob {
     public var milliseconds: Int
     public init(milliseconds: Int) { self.milliseconds = milliseconds }
-    public func run() async throws -> String {
+    public func run() async throws -> [String] {
+        let before = currentThreadName()
         try await Task.sleep(for: .milliseconds(milliseconds))
-        return currentThreadName()
+        return [before, currentThreadName()]
+    }
+}
+
+/// An inline job that yields until a file exists (another call creates it): it must not keep
+/// the reader, or that other call is never read.
+public struct InlineYieldsUntilFileExists: InlineJob {
+    public var path: String
+    public init(path: String) { self.path = path }
+    public func run() async throws -> Bool {
+        while access(path, F_OK) != 0 {
+            try Task.checkCancellation()
+            await Task.yield()
+        }
+        return true
+    }
+}
+
+/// An inline job that starts child tasks: they run in parallel on the pool, not one after
+/// another on the reader. Returns the threads they ran on.
+public struct InlineWithChildren: InlineJob {
+    public init() {}
+    public func run() async throws -> [String] {
+        async let first = currentThreadName()
+        async let second = currentThreadName()
+        return await [first, second]
     }
 }
 

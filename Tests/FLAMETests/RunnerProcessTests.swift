@@ -106,12 +106,22 @@ import Testing
     }
 
     /// An InlineJob runs on the runner's reader thread; any other job on the cooperative
-    /// pool; an inline job that suspends finishes on the pool (the reader stays in its read).
+    /// pool. An inline job that suspends, yields or starts children hands that on to the pool,
+    /// so the reader goes back to reading (a lost job shows as a 5 s timeout, not 30 s).
     @Test func inlineJobsRunOnTheReaderAndOthersOnThePool() async throws {
-        try await withPool(PoolConfiguration(name: "inline", max: 1)) { pool in
+        try await withPool(PoolConfiguration(name: "inline", max: 1, timeout: .seconds(5))) { pool in
             #expect(try await pool.call(InlineThreadName()) == "flame-reader")
             #expect(try await pool.call(ThreadName()) != "flame-reader")
-            #expect(try await pool.call(InlineNap(milliseconds: 20)) != "flame-reader")
+            let nap = try await pool.call(InlineNap(milliseconds: 20))
+            #expect(nap.first == "flame-reader" && nap.last != "flame-reader", "\(nap)")
+            #expect(try await pool.call(InlineWithChildren()).allSatisfy { $0 != "flame-reader" })
+            // A yielding inline job waits for another call's effect: the reader must read it.
+            let flag = "/tmp/flame-inline-\(getpid())-\(UInt32.random(in: 0 ... .max))"
+            defer { unlink(flag) }
+            let waiting = Task { try await pool.call(InlineYieldsUntilFileExists(path: flag)) }
+            await eventually { await pool.status().runners.first?.inFlight == 1 }  // read, and yielding
+            #expect(try await pool.call(Touch(path: flag)))
+            #expect(try await waiting.value)
             // Many at once, mixed: every call is answered.
             let names = try await withThrowingTaskGroup(of: String.self) { group in
                 for i in 0..<200 { group.addTask { i % 2 == 0 ? try await pool.call(InlineThreadName()) : try await pool.call(ThreadName()) } }

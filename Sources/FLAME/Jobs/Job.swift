@@ -31,8 +31,9 @@ public protocol Job<Output>: Codable, Sendable {
 /// runner is a good part of a call's cost. Conform only jobs that finish in microseconds
 /// and never block: while one runs, its runner reads nothing else, so a slow or CPU-bound
 /// inline job holds up every other call on that runner (and gains nothing from parallel
-/// cores). Awaiting inside one is fine, but what follows a suspension runs on the
-/// cooperative pool like an ordinary job: the gain is for jobs that do not suspend.
+/// cores). Awaiting inside one is fine, but what follows a suspension, a `Task.yield()` and
+/// any child tasks (`async let`, task groups) run on the cooperative pool like an ordinary
+/// job: the gain is for jobs that do not suspend.
 ///
 /// ```swift
 /// struct Lookup: InlineJob {

@@ -78,14 +78,14 @@ enum JobCodec {
 
     // MARK: - Runner side
 
-    /// Runs the job named in `request` and returns how it ended. Never throws: every failure
-    /// becomes a ``WireFailure`` the caller will see.
     /// Whether the request's job type is an ``InlineJob`` (an unknown type is not: its
     /// failure is reported from the cooperative pool like any other).
     static func isInline(_ request: RunRequest) -> Bool {
         JobTypeResolver.type(named: request.jobType) is any InlineJob.Type
     }
 
+    /// Runs the job named in `request` and returns how it ended. Never throws: every failure
+    /// becomes a ``WireFailure`` the caller will see.
     static func run(_ request: RunRequest) async -> CallOutcome {
         guard let type = JobTypeResolver.type(named: request.jobType) else {
             return .failure(

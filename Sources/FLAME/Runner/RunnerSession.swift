@@ -51,8 +51,10 @@ final class RunnerSession: Sendable {
             guard count > 0 else { terminateProcess(0) }  // parent gone
             buffer.withUnsafeBytes { decoder.append(UnsafeRawBufferPointer(rebasing: $0[..<count])) }
             do {
-                while let frame = try decoder.nextFrame() {
-                    handle(try ParentMessage(frame: frame))
+                try reader.acceptingJobs {
+                    while let frame = try decoder.nextFrame() {
+                        handle(try ParentMessage(frame: frame))
+                    }
                 }
             } catch {
                 logger.error("malformed frame from parent; exiting", metadata: ["error": "\(error)"])
