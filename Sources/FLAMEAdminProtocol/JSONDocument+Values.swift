@@ -115,10 +115,7 @@ extension JSONDocument {
     /// Four hex digits the parser has checked.
     private func hex4(at position: Int) -> UInt16 {
         var value: UInt16 = 0
-        for byte in bytes[position..<position + 4] {
-            let digit = byte <= UInt8(ascii: "9") ? byte - UInt8(ascii: "0") : (byte | 0x20) - UInt8(ascii: "a") + 10
-            value = value << 4 | UInt16(digit)
-        }
+        for byte in bytes[position..<position + 4] { value = value << 4 | UInt16(JSONDocument.hexDigit(byte)!) }
         return value
     }
 

@@ -40,6 +40,17 @@ final class JSONDocument: Sendable {
         self.nodes = nodes
     }
 
+    /// The value of one hexadecimal digit (either case); nil for any other byte.
+    @inline(__always)
+    static func hexDigit(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+
     /// The index of the node after `index` and its descendants.
     @inline(__always)
     func next(after index: Int) -> Int {
@@ -199,13 +210,8 @@ extension JSONDocument {
             var value: UInt16 = 0
             // The 0 sentinel is not a hex digit, so a short escape stops before the end.
             for offset in 2..<6 {
-                let byte = bytes[position + offset]
-                let digit: UInt8
-                switch byte {
-                case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
-                case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
-                case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
-                default: throw JSONSyntaxError("malformed \\u escape in a string", at: position)
+                guard let digit = JSONDocument.hexDigit(bytes[position + offset]) else {
+                    throw JSONSyntaxError("malformed \\u escape in a string", at: position)
                 }
                 value = value << 4 | UInt16(digit)
             }
