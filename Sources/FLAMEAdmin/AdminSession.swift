@@ -34,7 +34,7 @@ final class AdminSession: Sendable {
         do {
             envelope = try AdminCodec.decode(AdminRequest.self, from: bytes)
         } catch {
-            connection.send(.error(message: AdminCodec.describe(error)), id: AdminCodec.id(ofLine: bytes))
+            connection.send(.error(message: AdminCodec.describe(error)), id: AdminCodec.header(ofLine: bytes).id)
             return
         }
         let id = envelope.id

@@ -229,8 +229,9 @@ public final class AdminClient: Sendable {
     /// does not know, so a newer parent's new kind of streamed line does not end an older
     /// client's stream; a known type it cannot read (a broken `logs-end`, say) ends it.
     private func undecodable(_ line: [UInt8], _ error: any Error) {
-        guard let id = AdminCodec.id(ofLine: line), let waiter = state.withLock({ $0.waiters[id] }) else { return }
-        if case .stream = waiter, let type = AdminCodec.type(ofLine: line), !AdminReply.types.contains(type) { return }
+        let header = AdminCodec.header(ofLine: line)
+        guard let id = header.id, let waiter = state.withLock({ $0.waiters[id] }) else { return }
+        if case .stream = waiter, let type = header.type, !AdminReply.types.contains(type) { return }
         deliver(AdminEnvelope(id: id, .error(message: "the parent sent a reply this client cannot read: \(AdminCodec.describe(error))")))
     }
 

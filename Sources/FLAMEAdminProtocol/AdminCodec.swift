@@ -72,19 +72,26 @@ public enum AdminCodec {
         try JSONLineDecoder().decode(AdminEnvelope<Body>.self, from: line)
     }
 
-    /// The `id` of a line that is JSON but does not decode as a message; nil without one.
-    public static func id(ofLine line: some Collection<UInt8>) -> Int? {
-        (try? JSONLineDecoder().decode(OnlyID.self, from: line))?.id
+    /// The `id` and `type` of a line that is JSON but does not decode as a message, each
+    /// nil when absent or not of its type; both nil when the line is no JSON object. One
+    /// parse, for a server answering a bad request and a client routing a bad reply.
+    public static func header(ofLine line: some Collection<UInt8>) -> (id: Int?, type: String?) {
+        guard let header = try? JSONLineDecoder().decode(Header.self, from: line) else { return (nil, nil) }
+        return (header.id, header.type)
     }
 
-    private struct OnlyID: Decodable { var id: Int? }
+    private struct Header: Decodable {
+        var id: Int?
+        var type: String?
 
-    /// The `type` of a line that is JSON but does not decode as a message; nil without one.
-    public static func type(ofLine line: some Collection<UInt8>) -> String? {
-        (try? JSONLineDecoder().decode(OnlyType.self, from: line))?.type
+        enum CodingKeys: CodingKey { case id, type }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            id = try? container.decodeIfPresent(Int.self, forKey: .id)
+            type = try? container.decodeIfPresent(String.self, forKey: .type)
+        }
     }
-
-    private struct OnlyType: Decodable { var type: String? }
 
     /// Whether decoding failed because the line is not JSON at all (rather than JSON that
     /// does not fit the message: a missing field, a wrong type, an unknown `type`).

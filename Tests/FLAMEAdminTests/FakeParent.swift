@@ -144,9 +144,9 @@ final class FakeParent: Sendable {
             .error(message: "e"), .subscribed, .metrics(text: ""), .dropped(count: 1),
         ]
         for reply in replies {
-            let type = try #require(AdminCodec.type(ofLine: try AdminCodec.line(reply).dropLast()))
+            let type = try #require(AdminCodec.header(ofLine: try AdminCodec.line(reply).dropLast()).type)
             #expect(AdminReply.types.contains(type), "\(type)")
         }
-        #expect(Set(try replies.map { try #require(AdminCodec.type(ofLine: try AdminCodec.line($0).dropLast())) }) == AdminReply.types)
+        #expect(Set(try replies.map { try #require(AdminCodec.header(ofLine: try AdminCodec.line($0).dropLast()).type) }) == AdminReply.types)
     }
 }
