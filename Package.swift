@@ -158,7 +158,7 @@ let package = Package(
         .testTarget(
             name: "FLAMEAdminTests",
             dependencies: [
-                "FLAME", "FLAMEAdmin", "FLAMEAdminClient", "FLAMEAdminProtocol", "FLAMETestJobs", "FLAMETestSupport",
+                "FLAME", "FLAMEAdmin", "FLAMEAdminClient", "FLAMEAdminProtocol", "FLAMEChaos", "FLAMETestJobs", "FLAMETestSupport",
                 "flame-test-runner", "flamectl",
             ],
             swiftSettings: strictSettings

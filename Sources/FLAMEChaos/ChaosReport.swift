@@ -77,8 +77,8 @@ func failureName(_ error: any Error) -> String {
 }
 
 extension Result {
-    /// The error, or nil for a success.
-    var error: Failure? {
+    /// The error, or nil for a success. (Package-wide: the tests use it too.)
+    package var error: Failure? {
         if case .failure(let error) = self { error } else { nil }
     }
 }

@@ -1,3 +1,4 @@
+import FLAMEChaos
 import FLAMETestSupport
 import Foundation
 import Testing
@@ -63,12 +64,12 @@ import Testing
     @Test(arguments: Malformed.cases)
     func refusesWhatRFC8259Refuses(_ malformed: Malformed) throws {
         let ours = Result { try JSONLineDecoder().decode(AnyJSON.self, from: malformed.bytes) }
-        let error = try #require(ours.failure, "accepted as \(String(describing: try? ours.get()))")
+        let error = try #require(ours.error, "accepted as \(String(describing: try? ours.get()))")
         #expect(AdminCodec.isMalformedJSON(error), "\(error)")
 
         let ignored = Array(#"{"type":"ok","message":"m","junk":"#.utf8) + malformed.bytes + Array("}".utf8)
         let reply = Result { try AdminCodec.decode(AdminReply.self, from: ignored) }
-        let replyError = try #require(reply.failure, "accepted as \(String(describing: try? reply.get()))")
+        let replyError = try #require(reply.error, "accepted as \(String(describing: try? reply.get()))")
         #expect(AdminCodec.isMalformedJSON(replyError), "\(replyError)")
     }
 
@@ -114,7 +115,7 @@ import Testing
         let (ours, foundation) = both(Sample.self, sample(overrides))
         #expect(throws: (any Error).self) { try foundation.get() }
         #expect(throws: DecodingError.self) { try ours.get() }
-        #expect(ours.failure.map(AdminCodec.isMalformedJSON) == false, "well-formed JSON, refused for its value")
+        #expect(ours.error.map(AdminCodec.isMalformedJSON) == false, "well-formed JSON, refused for its value")
     }
 
     /// The sentence flamectl prints names the field, and says what Foundation's error says.
@@ -124,14 +125,14 @@ import Testing
         (#"{"type":"scale","pool":null,"min":1}"#, #"field "pool" has the wrong type"#),
     ])
     func errorsNameTheFieldLikeFoundationsDo(line: String, sentence: String) throws {
-        let ours = try #require(Result { try AdminCodec.decode(AdminRequest.self, from: Array(line.utf8)) }.failure)
-        let foundation = try #require(Result { try JSONDecoder().decode(AdminEnvelope<AdminRequest>.self, from: Data(line.utf8)) }.failure)
+        let ours = try #require(Result { try AdminCodec.decode(AdminRequest.self, from: Array(line.utf8)) }.error)
+        let foundation = try #require(Result { try JSONDecoder().decode(AdminEnvelope<AdminRequest>.self, from: Data(line.utf8)) }.error)
         #expect(AdminCodec.describe(ours) == sentence)
         #expect(AdminCodec.describe(foundation) == sentence)
     }
 
     @Test func malformedLinesAreDescribedAsMalformedJSON() throws {
-        let ours = try #require(Result { try AdminCodec.decode(AdminRequest.self, from: Array(#"{"type":"#.utf8)) }.failure)
+        let ours = try #require(Result { try AdminCodec.decode(AdminRequest.self, from: Array(#"{"type":"#.utf8)) }.error)
         #expect(AdminCodec.isMalformedJSON(ours))
         #expect(AdminCodec.describe(ours).hasPrefix("malformed JSON: "), "\(AdminCodec.describe(ours))")
     }
@@ -239,7 +240,7 @@ private struct AnyArray: Codable, Equatable {
             #expect(error is DecodingError, "seed \(seed): \(text): \(error)")
             // Not JSON by RFC 8259 (where Foundation is laxer, see above), or JSON that
             // Foundation cannot decode as a message either.
-            #expect(AdminCodec.isMalformedJSON(error) || foundation.failure != nil, "seed \(seed): Foundation accepts \(text)")
+            #expect(AdminCodec.isMalformedJSON(error) || foundation.error != nil, "seed \(seed): Foundation accepts \(text)")
             return 0
         }
     }

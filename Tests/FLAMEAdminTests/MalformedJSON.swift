@@ -34,12 +34,6 @@ extension AnyJSON {
     }
 }
 
-extension Result {
-    /// The error, or nil for a success.
-    var failure: Failure? {
-        if case .failure(let error) = self { error } else { nil }
-    }
-}
 
 /// A text RFC 8259 (or RFC 3629, for the bytes of strings) refuses, labelled with the rule.
 struct Malformed: CustomTestStringConvertible, Sendable {
