@@ -59,16 +59,9 @@ public final class AdminServer: Service, Sendable {
         }
         let listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard listener >= 0 else { throw AdminServerError("socket: \(String(cString: strerror(errno)))") }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let pathBytes = Array(path.utf8)
-        guard pathBytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
+        guard let address = SocketLocation.address(of: path) else {
             close(listener)
-            throw AdminServerError("admin socket path is too long (\(pathBytes.count) bytes): \(path)")
-        }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            for (index, byte) in pathBytes.enumerated() { raw[index] = byte }
-            raw[pathBytes.count] = 0
+            throw AdminServerError("admin socket path is too long (\(path.utf8.count) bytes): \(path)")
         }
         if access(path, F_OK) == 0 {
             // Someone listening there (a second parent given the same FLAME_ADMIN_SOCKET)
@@ -79,10 +72,7 @@ public final class AdminServer: Service, Sendable {
             }
             unlink(path)
         }
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard bound == 0, chmod(path, 0o600) == 0, listen(listener, 64) == 0 else {
+        guard address.bind(listener) == 0, chmod(path, 0o600) == 0, listen(listener, 64) == 0 else {
             let reason = String(cString: strerror(errno))
             close(listener)
             throw AdminServerError("cannot listen on \(path): \(reason)")
@@ -112,14 +102,11 @@ public final class AdminServer: Service, Sendable {
         stop()
     }
 
-    private static func isListening(at address: sockaddr_un) -> Bool {
+    private static func isListening(at address: UnixSocketAddress) -> Bool {
         let probe = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard probe >= 0 else { return false }
         defer { close(probe) }
-        var address = address
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(probe, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        } == 0
+        return address.connect(probe) == 0
     }
 
     private func removeStaleSockets(in directory: String) {

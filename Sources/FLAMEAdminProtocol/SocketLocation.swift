@@ -131,3 +131,38 @@ public struct LineReader: Sendable {
         feed(bytes[...])
     }
 }
+
+extension SocketLocation {
+    /// The address of the Unix socket at `path`, for `bind` and `connect`; nil when the
+    /// path (with its NUL) does not fit in `sun_path`.
+    public static func address(of path: String) -> UnixSocketAddress? {
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return nil }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (index, byte) in bytes.enumerated() { raw[index] = byte }
+            raw[bytes.count] = 0
+        }
+        return UnixSocketAddress(address: address)
+    }
+}
+
+/// A filled-in `sockaddr_un`: the one way the admin server, its clients and the tests spell
+/// a socket path for the kernel.
+public struct UnixSocketAddress: Sendable {
+    fileprivate var address: sockaddr_un
+
+    /// `bind(fd, …)` to this address; 0 or -1 with errno, as `bind(2)`.
+    public func bind(_ fd: Int32) -> Int32 { withSockaddr { Glibc.bind(fd, $0, $1) } }
+
+    /// `connect(fd, …)` to this address; 0 or -1 with errno, as `connect(2)`.
+    public func connect(_ fd: Int32) -> Int32 { withSockaddr { Glibc.connect(fd, $0, $1) } }
+
+    private func withSockaddr(_ body: (UnsafePointer<sockaddr>, socklen_t) -> Int32) -> Int32 {
+        var address = address
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+    }
+}

@@ -272,14 +272,7 @@ import Testing
         // A dead socket file at the path is replaced.
         let reborn = AdminServer(.init(app: "life", path: server.path))
         let dead = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            for (index, byte) in server.path.utf8.enumerated() { raw[index] = byte }
-        }
-        _ = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(dead, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
+        #expect(SocketLocation.address(of: server.path)?.bind(dead) == 0)
         close(dead)  // bound, never listened, closed: a stale socket file
         try reborn.start()
         reborn.stop()

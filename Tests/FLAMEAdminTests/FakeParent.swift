@@ -17,16 +17,9 @@ final class FakeParent: Sendable {
         try SocketLocation.prepareDirectory(directory)
         let listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         self.listener = listener
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let path = directory + "/fake.sock"
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            for (index, byte) in path.utf8.enumerated() { raw[index] = byte }
+        guard SocketLocation.address(of: directory + "/fake.sock")?.bind(listener) == 0, listen(listener, 4) == 0 else {
+            throw POSIXError(.EADDRINUSE)
         }
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard bound == 0, listen(listener, 4) == 0 else { throw POSIXError(.EADDRINUSE) }
         startThread {
             while true {
                 let client = accept(listener, nil, nil)
