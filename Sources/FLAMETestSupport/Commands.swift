@@ -118,6 +118,21 @@ public final class StreamingCommand: Sendable {
         return nil
     }
 
+    /// Repeats `action` until a printed line satisfies `matches`, then returns that line: for
+    /// a stream whose start the test cannot see, act until the stream shows the act. Records
+    /// an issue and returns nil when no such line came within `timeout`.
+    @discardableResult
+    public func waitForLine(
+        within timeout: Duration = .seconds(15), repeating action: () async throws -> Void,
+        sourceLocation: SourceLocation = #_sourceLocation, where matches: @Sendable (String) -> Bool
+    ) async rethrows -> String? {
+        let deadline = ContinuousClock.now + timeout
+        while output.withLock({ $0.lines.contains(where: matches) }) == false, ContinuousClock.now < deadline {
+            try await action()
+        }
+        return await waitForLine(within: .zero, sourceLocation: sourceLocation, where: matches)
+    }
+
     /// Ends the command (SIGTERM) and waits for it.
     public func stop() async {
         await stopProcess(process, with: SIGTERM)

@@ -109,18 +109,11 @@ import Testing
             // Events are the whole process's (other tests' pools have theirs too), and
             // flamectl's subscription starts at a moment the test cannot see: boot and drain
             // runners until one boot of this pool is seen (or 15 s pass, failing the test).
-            let booted = Task {
-                await events.waitForLine { $0.contains("\"kind\":\"runnerBooted\"") && $0.contains("\"pool\":\"ctl-events\"") }
-            }
-            let deadline = ContinuousClock.now + .seconds(15)
-            while !events.lines.contains(where: { $0.contains("\"pool\":\"ctl-events\"") && $0.contains("runnerBooted") }),
-                ContinuousClock.now < deadline
-            {
+            let line = try await events.waitForLine {
                 _ = try await pool.call(Echo(1))
                 await pool.drain()
                 await eventually { await pool.status().runners.isEmpty }
-            }
-            let line = await booted.value
+            } where: { $0.contains("\"kind\":\"runnerBooted\"") && $0.contains("\"pool\":\"ctl-events\"") }
             await events.stop()
             let event = try JSONSerialization.jsonObject(with: Data((line ?? "").utf8)) as? [String: Any]
             #expect((event?["runner"] as? String)?.hasPrefix("ctl-events-") == true && (event?["message"] as? String)?.contains("booted") == true, "\(events.lines)")

@@ -61,12 +61,10 @@ import Testing
         // (The stream is live once it shows the event of a scale to the current size; its
         // subscription starts at a moment the test cannot see, so scale until one shows.)
         let events = try StreamingCommand(TestRunner.sibling("flamectl"), ["events", "--json", "--socket", demo.socket])
-        let deadline = ContinuousClock.now + .seconds(15)
-        while !events.lines.contains(where: { $0.contains("\"kind\":\"scaled\"") }), ContinuousClock.now < deadline {
+        try await events.waitForLine {
             _ = try await runCommand(TestRunner.sibling("flamectl"), ["scale", "thumbnails", "--min", "3", "--socket", demo.socket])
             try await Task.sleep(for: .milliseconds(50))
-        }
-        await events.waitForLine(within: .zero) { $0.contains("\"kind\":\"scaled\"") }
+        } where: { $0.contains("\"kind\":\"scaled\"") }
         try await tmux.keys("K")
         let dialog = try await tmux.waitFor("(SIGKILL)? Its calls fail.")
         let victim = try #require(dialog.firstMatch(of: /Kill runner (thumbnails-\d+)/)?.1).description
