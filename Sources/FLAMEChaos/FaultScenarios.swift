@@ -149,7 +149,7 @@ public struct ChaosSuite: Sendable {
         report.expect(kill?.runner == runner.id, "the pool killed \(runner.id), the stubborn job's runner (\(kill.map(\.message) ?? "no kill event"))")
         // The event comes as the kill is sent; the process goes a moment later.
         let pid = runner.pid ?? -1  // firstRunner returns runners with a pid
-        let gone = await Self.holds(within: .seconds(5)) { !ProcessProbe.children().contains(pid) }
+        let gone = await poll(within: .seconds(5)) { !ProcessProbe.children().contains(pid) }
         report.expect(pid > 0 && gone, "its process \(pid) is gone (reaped)")
         report.expect((try? await single.call(Echo(9))) == 9, "a new runner serves the next call")
         report.faults += 1
@@ -213,7 +213,7 @@ public struct ChaosSuite: Sendable {
             report.expect(report.failures.keys.allSatisfy { $0 == "timeout" }, "calls failed only with timeout (\(report.failures))")
             await pool.shutdown()
             // A boot aborted by the shutdown itself may be killed and not yet reaped: a moment.
-            let gone = await Self.holds(within: .seconds(3)) { ProcessProbe.children(command: "sleep").isEmpty }
+            let gone = await poll(within: .seconds(3)) { ProcessProbe.children(command: "sleep").isEmpty }
             report.expect(gone, "the hung boots' processes are gone (left: \(ProcessProbe.children(command: "sleep").sorted()))")
         }
     }
@@ -233,22 +233,10 @@ public struct ChaosSuite: Sendable {
 
     /// How long after `since` the pool had `atLeast` live runners, none of them `pid`.
     func recovery(of pool: Pool, since: ContinuousClock.Instant, without pid: Int32, atLeast: Int, within: Duration = .seconds(10)) async -> Duration? {
-        while ContinuousClock.now - since < within {
-            let live = await pool.status().runners.filter { $0.state != .booting && $0.pid != nil && $0.pid != pid }
-            if live.count >= atLeast { return ContinuousClock.now - since }
-            try? await Task.sleep(for: .milliseconds(5))
+        let recovered = await poll(every: .milliseconds(5), within: within - (ContinuousClock.now - since)) {
+            await pool.status().runners.filter { $0.state != .booting && $0.pid != nil && $0.pid != pid }.count >= atLeast
         }
-        return nil
-    }
-
-    /// Whether `condition` holds within `timeout` (polled every 10 ms).
-    static func holds(within timeout: Duration, _ condition: () -> Bool) async -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while !condition() {
-            guard ContinuousClock.now < deadline else { return false }
-            try? await Task.sleep(for: .milliseconds(10))
-        }
-        return true
+        return recovered ? ContinuousClock.now - since : nil
     }
 
     /// What `body` returned or threw.
@@ -277,12 +265,13 @@ public struct ChaosSuite: Sendable {
 
     /// The pool's first runner once it is up.
     static func firstRunner(of pool: Pool) async throws -> RunnerStatus {
-        let deadline = ContinuousClock.now + .seconds(10)
-        while ContinuousClock.now < deadline {
-            if let runner = await pool.status().runners.first(where: { $0.pid != nil && $0.state != .booting }) { return runner }
-            try await Task.sleep(for: .milliseconds(10))
+        var runner: RunnerStatus?
+        _ = await poll(within: .seconds(10)) {
+            runner = await pool.status().runners.first { $0.pid != nil && $0.state != .booting }
+            return runner != nil
         }
-        throw FLAMEError(.bootFailed, "pool \(pool.name) has no runner after 10 s")
+        guard let runner else { throw FLAMEError(.bootFailed, "pool \(pool.name) has no runner after 10 s") }
+        return runner
     }
 
     static func allSucceed(_ pool: Pool, calls: Int) async throws -> Bool {

@@ -16,12 +16,7 @@ public func eventually(
     within timeout: Duration = .seconds(10), sourceLocation: SourceLocation = #_sourceLocation,
     _ condition: () async throws -> Bool
 ) async rethrows -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if try await condition() { return true }
-        try? await Task.sleep(for: .milliseconds(20))
-    }
-    if try await condition() { return true }
+    if try await poll(every: .milliseconds(20), within: timeout, until: condition) { return true }
     Issue.record("the condition did not hold within \(timeout)", sourceLocation: sourceLocation)
     return false
 }
