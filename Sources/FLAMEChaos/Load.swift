@@ -51,8 +51,8 @@ final class Load: Sendable {
 
     private struct State {
         var tally = LoadTally()
-        /// When each caller's current call started, while it is in flight.
-        var inFlight: [Int: ContinuousClock.Instant] = [:]
+        /// The callers whose call is in flight.
+        var inFlight: Set<Int> = []
         /// Set by `stop()`: calls that end later were already counted as lost.
         var closed = false
     }
@@ -78,7 +78,7 @@ final class Load: Sendable {
             let value = caller << 32 | sequence
             sequence += 1
             let started = ContinuousClock.now
-            state.withLock { $0.inFlight[caller] = started }
+            state.withLock { _ = $0.inFlight.insert(caller) }
             let outcome: Result<Int, any Error>
             do {
                 outcome = .success(try await pool.call(SlowEcho(value, milliseconds: jobMilliseconds), timeout: callTimeout))
@@ -88,7 +88,7 @@ final class Load: Sendable {
             let late = ContinuousClock.now - started > callTimeout + Self.grace
             state.withLock { state in
                 guard !state.closed else { return }
-                state.inFlight[caller] = nil
+                state.inFlight.remove(caller)
                 state.tally.record(outcome, asked: value, late: late, expectedFailure: expectedFailure)
             }
             if case .failure = outcome { try? await Task.sleep(for: .milliseconds(20)) }  // no hot loop while the pool heals
