@@ -145,7 +145,14 @@ extension ParentMessage {
 
     /// Decodes one frame body.
     public init(frame: ArraySlice<UInt8>) throws(WireError) {
-        var reader = WireReader(frame)
+        let decoded = frame.withUnsafeBytes { bytes in Result { () throws(WireError) in try Self(frameBytes: bytes) } }
+        self = try decoded.get()
+    }
+
+    /// Decodes one frame body where it lies (a socket's read buffer): only the fields the
+    /// message keeps are copied.
+    public init(frameBytes: UnsafeRawBufferPointer) throws(WireError) {
+        var reader = WireReader(frameBytes)
         let rawTag = try reader.readUInt8()
         switch Tag(rawValue: rawTag) {
         case .welcome: self = .welcome(heartbeatIntervalMilliseconds: try reader.readUInt32())
@@ -194,7 +201,14 @@ extension RunnerMessage {
 
     /// Decodes one frame body.
     public init(frame: ArraySlice<UInt8>) throws(WireError) {
-        var reader = WireReader(frame)
+        let decoded = frame.withUnsafeBytes { bytes in Result { () throws(WireError) in try Self(frameBytes: bytes) } }
+        self = try decoded.get()
+    }
+
+    /// Decodes one frame body where it lies (a socket's read buffer): only the fields the
+    /// message keeps are copied.
+    public init(frameBytes: UnsafeRawBufferPointer) throws(WireError) {
+        var reader = WireReader(frameBytes)
         let rawTag = try reader.readUInt8()
         switch Tag(rawValue: rawTag) {
         case .hello:

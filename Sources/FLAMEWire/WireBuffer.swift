@@ -46,18 +46,21 @@ public struct WireWriter {
 }
 
 /// Reads protocol fields written by ``WireWriter``; every read checks the remaining length.
+///
+/// It reads the bytes where they lie (a socket buffer, an array) for the duration of a
+/// `withUnsafeBytes` scope: only the fields a message keeps (strings, payloads) are copied.
 public struct WireReader {
-    @usableFromInline var bytes: ArraySlice<UInt8>
+    @usableFromInline var bytes: UnsafeRawBufferPointer.SubSequence
 
-    public init(_ bytes: ArraySlice<UInt8>) {
-        self.bytes = bytes
+    public init(_ bytes: UnsafeRawBufferPointer) {
+        self.bytes = bytes[...]
     }
 
     public var isAtEnd: Bool { bytes.isEmpty }
 
     public mutating func readUInt8() throws(WireError) -> UInt8 {
         guard let first = bytes.first else { throw .truncated }
-        bytes.removeFirst()
+        bytes = bytes.dropFirst()
         return first
     }
 
@@ -68,9 +71,7 @@ public struct WireReader {
     private mutating func readLittleEndian<I: FixedWidthInteger & UnsignedInteger>() throws(WireError) -> I {
         let size = MemoryLayout<I>.size
         guard bytes.count >= size else { throw .truncated }
-        var value: I = 0
-        let start = bytes.startIndex
-        for offset in 0..<size { value |= I(bytes[start + offset]) << (8 * offset) }
+        let value = I(littleEndian: bytes.base.loadUnaligned(fromByteOffset: bytes.startIndex, as: I.self))
         bytes = bytes.dropFirst(size)
         return value
     }
@@ -79,7 +80,8 @@ public struct WireReader {
         Int64(bitPattern: try readUInt64())
     }
 
-    public mutating func readBlob() throws(WireError) -> ArraySlice<UInt8> {
+    /// The next blob's bytes, valid while the buffer being read is.
+    public mutating func readBlob() throws(WireError) -> UnsafeRawBufferPointer.SubSequence {
         let count = Int(try readUInt32())
         guard bytes.count >= count else { throw .truncated }
         let blob = bytes.prefix(count)

@@ -2,6 +2,7 @@
 #define FLAME_SHIMS_H
 
 #include <sys/types.h>
+#include <sys/epoll.h>  /* ProcessReaper: Glibc's module map leaves epoll out */
 
 /// Asks the kernel to send `signal` to this process when the thread that spawned it exits.
 /// Returns 0 on success, -1 with errno set.

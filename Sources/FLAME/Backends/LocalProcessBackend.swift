@@ -7,61 +7,77 @@ import Glibc
 /// Runs each runner as a new process of this very executable (`/proc/self/exe`), with
 /// `FLAME_PARENT` in its environment.
 ///
-/// The runner talks over an inherited `socketpair` (descriptor 3): no path to leak, race or
-/// leave behind. Its stdout and stderr go to pipes the parent reads line by line into the
-/// runner's output buffer. Runners die with the parent (`PR_SET_PDEATHSIG` from a dedicated
-/// spawner thread, plus exit on socket EOF) and are reaped through a pidfd, so no zombie is
-/// left behind.
+/// By default the runner talks over an inherited `socketpair` (descriptor 3): no path to
+/// leak, race or leave behind. In ``Transport/tcp(_:)`` mode it dials the given listener
+/// over TCP instead, as a runner on another host would: the whole remote path, on one
+/// machine. Either way its stdout and stderr go to pipes the parent reads line by line into
+/// the runner's output buffer, runners die with the parent (`PR_SET_PDEATHSIG` from a
+/// dedicated spawner thread, plus exit on socket EOF) and are reaped through a pidfd, so no
+/// zombie is left behind.
 public struct LocalProcessBackend: Backend {
+    /// How runners reach the parent.
+    public enum Transport: Sendable {
+        /// An inherited socketpair (the default).
+        case socketpair
+        /// TCP to this listener.
+        case tcp(RunnerListener)
+    }
+
     /// The executable to launch. Defaults to `/proc/self/exe`, this process's own binary.
-    public var executable: String
+    public var executable: String { launcher.executable }
     /// Its arguments (without argv[0]). Defaults to this process's own, so an app that
     /// parses its command line before `FLAME.bootstrap()` sees the same one.
-    public var arguments: [String]
+    public var arguments: [String] { launcher.arguments }
     /// Extra environment for runners, on top of the parent's.
-    public var environment: [String: String]
+    public var environment: [String: String] { launcher.environment }
+    public var transport: Transport
     /// Where protocol violations of runners (bad frames, failed handshakes) are reported.
     public var logger: Logger
+    private let launcher: LocalProcessLauncher
 
     public init(
         executable: String = "/proc/self/exe", arguments: [String]? = nil, environment: [String: String] = [:],
-        logger: Logger = Logger(label: "flame.local")
+        transport: Transport = .socketpair, logger: Logger = Logger(label: "flame.local")
     ) {
-        self.executable = executable
-        self.arguments = arguments ?? Array(CommandLine.arguments.dropFirst())
-        self.environment = environment
+        self.launcher = LocalProcessLauncher(executable: executable, arguments: arguments, environment: environment)
+        self.transport = transport
         self.logger = logger
     }
 
     public func boot(_ spec: RunnerSpec, events: any RunnerEventHandler) async throws -> any RunnerLink {
-        var environment = currentEnvironment()
-        for (key, value) in self.environment { environment[key] = value }
-        let token = ParentDescriptor.makeToken()
-        let buildID = BuildIdentity.of(path: executable, environment: nil)
-        let descriptor = ParentDescriptor(
-            runnerID: spec.runnerID, token: token, buildID: buildID, parentPID: getpid(), fd: 3)
-        environment[ParentDescriptor.environmentKey] = descriptor.encoded()
-
-        let process = try await LocalRunnerProcess.launch(
-            executable: executable, arguments: arguments, environment: environment,
-            expecting: descriptor, spec: spec, events: events, logger: logger)
-        return try await withTaskCancellationHandler {
-            try await process.waitForHello()
-        } onCancel: {
-            process.abortBoot()
+        switch transport {
+        case .tcp(let listener):
+            return try await LauncherBackend(launcher: launcher, listener: listener, logger: logger).boot(spec, events: events)
+        case .socketpair:
+            return try await bootOverSocketpair(spec, events: events)
         }
     }
 
-    private func currentEnvironment() -> [String: String] {
-        var result: [String: String] = [:]
-        var pointer = flame_environ()
-        while let entry = pointer?.pointee {
-            let text = String(cString: entry)
-            if let equals = text.firstIndex(of: "=") {
-                result[String(text[..<equals])] = String(text[text.index(after: equals)...])
-            }
-            pointer = pointer?.advanced(by: 1)
+    private func bootOverSocketpair(_ spec: RunnerSpec, events: any RunnerEventHandler) async throws -> any RunnerLink {
+        var sockets: [Int32] = [-1, -1]
+        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &sockets) == 0 else {
+            throw FLAMEError(.bootFailed, "socketpair failed: \(String(cString: strerror(errno)))")
         }
-        return result
+        let runner = ConnectedRunner(spec: spec, events: events, logger: logger)
+        let expectation = RunnerExpectation(
+            runnerID: spec.runnerID, token: ParentDescriptor.makeToken(), buildID: launcher.buildID,
+            heartbeatInterval: spec.heartbeatInterval)
+        do {
+            _ = try await RunnerTransport.adopt(socket: sockets[0], expecting: expectation, owner: runner, logger: logger)
+        } catch {
+            close(sockets[0])
+            close(sockets[1])
+            throw FLAMEError(.bootFailed, "cannot serve the runner's socket: \(error)")
+        }
+        let descriptor = ParentDescriptor(
+            runnerID: spec.runnerID, token: expectation.token, buildID: expectation.buildID, parentPID: getpid(), fd: 3)
+        let request = runner.launchRequest(environment: [ParentDescriptor.environmentKey: descriptor.encoded()])
+        let launcher = self.launcher
+        let childEnd = sockets[1]
+        try await runner.boot {
+            defer { close(childEnd) }
+            return try await launcher.launch(request, inheriting: childEnd)
+        }
+        return runner
     }
 }

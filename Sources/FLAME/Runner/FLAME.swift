@@ -33,17 +33,28 @@ public enum FLAME {
 enum RunnerServer {
     static func serve(_ descriptor: ParentDescriptor, logger: Logger) async throws -> Never {
         // Second line of defence after the spawner thread: die with the parent, and check
-        // it has not died already (then the signal would never come).
-        _ = flame_set_parent_death_signal(SIGKILL)
+        // it has not died already (then the signal would never come). A runner that is not
+        // its parent's child (a cluster job) relies on the connection's end alone.
+        if descriptor.parentPID != 0 {
+            _ = flame_set_parent_death_signal(SIGKILL)
+            if getppid() != descriptor.parentPID { terminateProcess(70) }
+        }
         flame_line_buffer_stdout()
-        if getppid() != descriptor.parentPID { terminateProcess(70) }
-        guard let fd = descriptor.fd else {
+        let fd: Int32
+        let host: String
+        if let inherited = descriptor.fd {
+            fd = inherited
+            host = "local"
+        } else if let address = descriptor.address {
+            fd = try ParentDialer.connect(to: address)
+            host = ParentDialer.hostName()
+        } else {
             throw FLAMEError(.notARunner, "FLAME_PARENT names no transport this runner supports")
         }
         let writer = SocketWriter(fd: fd)
         let hello = RunnerHello(
             runnerID: descriptor.runnerID, token: descriptor.token, buildID: BuildIdentity.of(),
-            pid: Int64(getpid()), host: "local")
+            pid: Int64(getpid()), host: host)
         writer.send { RunnerMessage.hello(hello).encodeFrame(into: &$0) }
         let session = RunnerSession(writer: writer, logger: logger)
         startThread { session.readLoop(fd: fd) }

@@ -17,9 +17,22 @@ struct ParentDescriptor: Codable, Sendable, Equatable {
     var token: String
     /// The build identity the parent expects the runner to report.
     var buildID: String
+    /// The parent's pid when the runner is its child (else 0): the runner exits if its
+    /// parent is not this process.
     var parentPID: Int32
     /// The inherited socket to the parent (local backend).
     var fd: Int32?
+    /// `host:port` of the parent's ``RunnerListener``, for runners that dial back over TCP.
+    var address: String?
+
+    init(runnerID: String, token: String, buildID: String, parentPID: Int32, fd: Int32?, address: String? = nil) {
+        self.runnerID = runnerID
+        self.token = token
+        self.buildID = buildID
+        self.parentPID = parentPID
+        self.fd = fd
+        self.address = address
+    }
 
     func encoded() -> String {
         let bytes = try! CompactEncoder().encode(self)  // a struct of strings and integers cannot fail

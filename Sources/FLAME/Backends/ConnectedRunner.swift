@@ -1,0 +1,204 @@
+import FLAMEWire
+import Logging
+import NIOCore
+import Synchronization
+
+/// A booted (or booting) runner as the pool sees it: a launched process joined with the
+/// connection that proved to be it. The ``RunnerLink`` of every backend but the in-process one.
+///
+/// Its boot ends when the connection's hello is admitted, when the runner is refused, or
+/// when the process ends first. Its exit is reported once, after both the process has ended
+/// and its connection has closed, so the runner's last frames and output lines come first.
+final class ConnectedRunner: RunnerLink, RunnerConnectionDelegate {
+    private enum Phase {
+        case booting(CheckedContinuation<Void, any Error>?)
+        case bootFailed(FLAMEError)
+        case running
+        case gone
+    }
+    private struct State {
+        var phase = Phase.booting(nil)
+        var process: (any LaunchedRunner)?
+        var connection: RunnerConnection?
+        var connectionOpen = false
+        /// How the process ended, once it has.
+        var ended: String?
+        var killRequested = false
+    }
+
+    let spec: RunnerSpec
+    private let events: any RunnerEventHandler
+    private let logger: Logger
+    private let state = Mutex(State())
+    /// Called once the runner is gone (withdraws it from the listener's admissions).
+    private let onGone: @Sendable () -> Void
+
+    init(spec: RunnerSpec, events: any RunnerEventHandler, logger: Logger, onGone: @escaping @Sendable () -> Void = {}) {
+        self.spec = spec
+        self.events = events
+        var logger = logger
+        logger[metadataKey: "runner"] = "\(spec.runnerID)"
+        self.logger = logger
+        self.onGone = onGone
+    }
+
+    var pid: Int32? { state.withLock { $0.process?.pid } }
+    var host: String { state.withLock { $0.process?.host } ?? "unknown" }
+
+    // MARK: - Boot
+
+    /// The request a launcher gets for this runner: output to the pool, the end to this.
+    func launchRequest(environment: [String: String]) -> LaunchRequest {
+        LaunchRequest(spec: spec, environment: environment, output: { [events] in events.output($0, stream: $1) }) { [self] how in
+            processEnded(how)
+        }
+    }
+
+    /// Boots: `launch` starts the process, then this waits for the connection's hello.
+    /// Cancellation (boot timeout, pool shutdown) kills the process and leaves nothing behind.
+    func boot(_ launch: () async throws -> any LaunchedRunner) async throws {
+        let process: any LaunchedRunner
+        do {
+            process = try await launch()
+        } catch {
+            state.withLock { $0.phase = .gone }
+            onGone()
+            throw error
+        }
+        let killNow = state.withLock { state -> Bool in
+            state.process = process
+            return state.killRequested
+        }
+        if killNow { process.kill() }
+        try await withTaskCancellationHandler {
+            try await waitUntilConnected()
+        } onCancel: {
+            abortBoot()
+        }
+    }
+
+    private func waitUntilConnected() async throws {
+        try await withCheckedThrowingContinuation { continuation in
+            let early: Result<Void, any Error>? = state.withLock { state in
+                switch state.phase {
+                case .booting:
+                    state.phase = .booting(continuation)
+                    return nil
+                case .bootFailed(let error): return .failure(error)
+                case .running: return .success(())
+                case .gone: return .failure(FLAMEError(.bootFailed, "runner \(spec.runnerID) is gone"))
+                }
+            }
+            if let early { continuation.resume(with: early) }
+        }
+    }
+
+    /// The boot was abandoned: kill the process now.
+    func abortBoot() {
+        failBoot(FLAMEError(.bootFailed, "boot of runner \(spec.runnerID) was aborted"))
+        kill()
+    }
+
+    private func failBoot(_ error: FLAMEError) {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, any Error>?? in
+            guard case .booting(let waiter) = state.phase else { return nil }
+            state.phase = .bootFailed(error)
+            return .some(waiter)
+        }
+        if let waiter { waiter?.resume(throwing: error) }
+    }
+
+    // MARK: - RunnerConnectionDelegate
+
+    func connected(_ connection: RunnerConnection) {
+        let (waiter, accepted) = state.withLock { state -> (CheckedContinuation<Void, any Error>??, Bool) in
+            guard case .booting(let waiter) = state.phase, state.ended == nil else { return (nil, false) }
+            state.phase = .running
+            state.connection = connection
+            state.connectionOpen = true
+            return (.some(waiter), true)
+        }
+        guard accepted else {
+            connection.close()  // its boot ended meanwhile
+            return
+        }
+        if let waiter { waiter?.resume() }
+    }
+
+    func refused(_ error: FLAMEError) {
+        logger.error("runner refused", metadata: ["error": "\(error.message)"])
+        failBoot(error)
+        kill()
+    }
+
+    func received(_ message: RunnerMessage) {
+        events.received(message)
+    }
+
+    func disconnected(violation: FLAMEError?) {
+        let (processAlive, loop) = state.withLock { state -> (Bool, (any EventLoop)?) in
+            state.connectionOpen = false
+            return (state.ended == nil, state.connection?.channel.eventLoop)
+        }
+        if let violation {
+            // Nothing else shares this connection: the runner is killed, its calls fail with
+            // its exit, and the pool carries on.
+            failBoot(violation)
+            kill()
+        } else if processAlive, let loop {
+            // A runner closes its end only by exiting; one that lingers is killed.
+            loop.scheduleTask(in: .nanoseconds(spec.shutdownTimeout.nanoseconds)) { [self] in kill() }
+        }
+        reportExitIfDone()
+    }
+
+    // MARK: - Process
+
+    private func processEnded(_ how: String) {
+        let connection = state.withLock { state -> RunnerConnection? in
+            state.ended = how
+            return state.connectionOpen ? state.connection : nil
+        }
+        failBoot(FLAMEError(.bootFailed, "runner \(spec.runnerID) \(how) before it said hello"))
+        if let connection {
+            // Frames it sent before it died are read first; a descriptor a grandchild
+            // inherited cannot hold the exit back for long.
+            connection.channel.eventLoop.scheduleTask(in: .nanoseconds(LocalRunnerProcess.outputGrace.nanoseconds)) {
+                connection.close()
+            }
+        }
+        reportExitIfDone()
+    }
+
+    private func reportExitIfDone() {
+        let report = state.withLock { state -> (how: String, wasRunning: Bool)? in
+            guard let how = state.ended, !state.connectionOpen else { return nil }
+            if case .gone = state.phase { return nil }
+            let wasRunning: Bool
+            if case .running = state.phase { wasRunning = true } else { wasRunning = false }
+            state.phase = .gone
+            return (how, wasRunning)
+        }
+        guard let report else { return }
+        onGone()
+        if report.wasRunning { events.exited(FLAMEError(.runnerExited, "runner \(spec.runnerID) \(report.how)")) }
+    }
+
+    // MARK: - RunnerLink
+
+    func send(_ message: ParentMessage) {
+        state.withLock { $0.connection }?.send(message)
+    }
+
+    func stop() {
+        send(.shutdown)
+    }
+
+    func kill() {
+        let process = state.withLock { state -> (any LaunchedRunner)? in
+            state.killRequested = true
+            return state.process
+        }
+        process?.kill()
+    }
+}
