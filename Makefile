@@ -4,6 +4,7 @@ PREFIX ?= /usr/local
 RELEASE_FLAGS := -c release
 APT_PACKAGES := libncurses-dev tmux ncurses-term
 
+CHAOS_TRANSPORT ?= socketpair
 .PHONY: help deps build test chaos demo bench bench-peers-install release install clean
 
 help: ## list the targets
@@ -23,15 +24,16 @@ deps: ## install what the build and tests need (Debian 12; apt-get update only i
 build: ## debug build of every target
 	$(SWIFT) build --build-tests
 
-test: ## the whole test suite: the short chaos profile (~50 s), then swift test (unit, integration, tmux)
+test: ## the whole test suite: the short chaos profile over socketpairs and over TCP (~50 s each), then swift test (unit, integration, tmux)
 	$(SWIFT) build $(RELEASE_FLAGS) --product flame-test-runner
 	$(SWIFT) build $(RELEASE_FLAGS) --product flame-chaos
-	"$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/flame-chaos" --profile short
+	"$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/flame-chaos" --profile short --transport socketpair
+	"$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/flame-chaos" --profile short --transport tcp
 	$(SWIFT) test
 
-chaos: ## the long reliability profile: 60 s fault phases under load, a 10-minute soak (~13 min)
+chaos: ## the long reliability profile: 60 s fault phases under load, a 10-minute soak (~13 min); CHAOS_TRANSPORT=tcp for TCP runners
 	$(SWIFT) build $(RELEASE_FLAGS) --product flame-chaos
-	"$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/flame-chaos" --profile long
+	"$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/flame-chaos" --profile long --transport $(CHAOS_TRANSPORT)
 
 demo: ## start flame-demo under load and open flame-top on it; quitting flame-top stops the demo
 	$(SWIFT) build --product flame-demo

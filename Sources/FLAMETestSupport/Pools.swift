@@ -18,9 +18,26 @@ public enum TestRunner {
         URL(fileURLWithPath: executable).deletingLastPathComponent().appendingPathComponent(name).path
     }
 
-    public static func backend(environment: [String: String] = [:]) -> LocalProcessBackend {
-        LocalProcessBackend(executable: executable, arguments: [], environment: environment)
+    public static func backend(environment: [String: String] = [:], over transport: TestTransport = .socketpair) async throws -> LocalProcessBackend {
+        LocalProcessBackend(executable: executable, arguments: [], environment: environment, transport: try await transport.backendTransport())
     }
+}
+
+/// How the runners of a test reach their parent: the integration tests run over both.
+public enum TestTransport: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case socketpair, tcp
+
+    /// One loopback listener for every TCP test of the process, as an app would have.
+    private static let listener = Task { try await RunnerListener.start() }
+
+    public func backendTransport() async throws -> LocalProcessBackend.Transport {
+        switch self {
+        case .socketpair: .socketpair
+        case .tcp: .tcp(try await Self.listener.value)
+        }
+    }
+
+    public var testDescription: String { rawValue }
 }
 
 /// A backend that launches through `base` and remembers the pid of every runner it booted,
@@ -46,10 +63,10 @@ public final class RecordingBackend: Backend {
 /// an unreaped zombie).
 public func withPool<T>(
     _ configuration: PoolConfiguration, environment: [String: String] = [:],
-    sourceLocation: SourceLocation = #_sourceLocation,
+    sourceLocation: SourceLocation = #_sourceLocation, over transport: TestTransport = .socketpair,
     _ body: (Pool) async throws -> T
 ) async throws -> T {
-    let backend = RecordingBackend(TestRunner.backend(environment: environment))
+    let backend = RecordingBackend(try await TestRunner.backend(environment: environment, over: transport))
     let pool = try await Pool(configuration, backend: backend)
     let result: Result<T, any Error>
     do {

@@ -26,6 +26,13 @@ struct FlameChaos: AsyncParsableCommand {
     @Option(help: "short: seconds per scenario (make test); long: 60 s of faults and a 10-minute soak (make chaos).")
     var profile: Profile = .short
 
+    enum Transport: String, ExpressibleByArgument, CaseIterable {
+        case socketpair, tcp
+    }
+
+    @Option(help: "How runners reach the parent: an inherited socketpair, or TCP over loopback to a listener.")
+    var transport: Transport = .socketpair
+
     @Option(name: .customLong("scenario"), help: "Run only these scenarios (repeatable).")
     var scenarios: [String] = []
 
@@ -50,7 +57,13 @@ struct FlameChaos: AsyncParsableCommand {
         }
         var chosen = profile == .short ? ChaosProfile.short : ChaosProfile.long
         if let soakSeconds { chosen.soak = .seconds(soakSeconds) }
-        let suite = ChaosSuite(profile: chosen, makeBackend: { LocalProcessBackend() })
+        let backendTransport: LocalProcessBackend.Transport
+        switch transport {
+        case .socketpair: backendTransport = .socketpair
+        case .tcp: backendTransport = .tcp(try await RunnerListener.start())
+        }
+        progress("runners over \(transport.rawValue)")
+        let suite = ChaosSuite(profile: chosen, makeBackend: { LocalProcessBackend(transport: backendTransport) })
         var reports: [ScenarioReport] = []
         for name in scenarios.isEmpty ? ChaosSuite.scenarioNames : scenarios {
             progress("\(name)…")

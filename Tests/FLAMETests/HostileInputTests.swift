@@ -6,8 +6,8 @@ import Testing
 /// Payloads a job should never carry: refused with errors that say why, and the runner keeps
 /// serving its other calls.
 @Suite(.timeLimit(.minutes(1))) struct HostileInputTests {
-    @Test func aJobLargerThanAFrameIsRefusedBeforeSendingAndTheRunnerLives() async throws {
-        try await withPool(PoolConfiguration(name: "huge-job", max: 1)) { pool in
+    @Test(arguments: TestTransport.allCases) func aJobLargerThanAFrameIsRefusedBeforeSendingAndTheRunnerLives(over transport: TestTransport) async throws {
+        try await withPool(PoolConfiguration(name: "huge-job", max: 1), over: transport) { pool in
             let pid = try await pool.call(WhoAmI())
             let huge = [UInt8](repeating: 1, count: 65 << 20)
             let error = await caught { try await pool.call(Blob(bytes: huge, replySize: 0)) }
@@ -17,8 +17,8 @@ import Testing
         }
     }
 
-    @Test func anOutputLargerThanAFrameFailsTheCallNotTheRunner() async throws {
-        try await withPool(PoolConfiguration(name: "huge-output", max: 1)) { pool in
+    @Test(arguments: TestTransport.allCases) func anOutputLargerThanAFrameFailsTheCallNotTheRunner(over transport: TestTransport) async throws {
+        try await withPool(PoolConfiguration(name: "huge-output", max: 1), over: transport) { pool in
             let pid = try await pool.call(WhoAmI())
             let error = await caught { try await pool.call(Blob(bytes: [], replySize: 65 << 20)) }
             #expect(FLAMEError.Code.jobEncodingFailed ~= error!)
@@ -27,8 +27,8 @@ import Testing
         }
     }
 
-    @Test func nestingDeeperThanTheDecoderAllowsIsAClearErrorAndTheRunnerLives() async throws {
-        try await withPool(PoolConfiguration(name: "deep", max: 1)) { pool in
+    @Test(arguments: TestTransport.allCases) func nestingDeeperThanTheDecoderAllowsIsAClearErrorAndTheRunnerLives(over transport: TestTransport) async throws {
+        try await withPool(PoolConfiguration(name: "deep", max: 1), over: transport) { pool in
             let pid = try await pool.call(WhoAmI())
             #expect(try await pool.call(Deep(depth: 100)) == 1)
             let error = await caught { try await pool.call(Deep(depth: 2_000)) }
@@ -42,8 +42,8 @@ import Testing
 @Suite(.timeLimit(.minutes(1))) struct RogueRunnerTests {
     /// Results are taken only from the runner a call was placed on: a runner answering for
     /// calls it was never given (a bug, or a replay) cannot answer another runner's callers.
-    @Test func aRunnerCannotAnswerCallsPlacedOnAnotherRunner() async throws {
-        try await withPool(PoolConfiguration(name: "rogue-results", min: 2, max: 2, maxConcurrency: 1)) { pool async throws in
+    @Test(arguments: TestTransport.allCases) func aRunnerCannotAnswerCallsPlacedOnAnotherRunner(over transport: TestTransport) async throws {
+        try await withPool(PoolConfiguration(name: "rogue-results", min: 2, max: 2, maxConcurrency: 1), over: transport) { pool async throws in
             let slow = Task { try await pool.call(Sleep(milliseconds: 1_500)) }
             await eventually { await pool.status().runners.contains { $0.inFlight == 1 } }  // placed on one runner, sleeping
             #expect(try await pool.call(ForgeResults(ids: 1...200, value: 666)) == 666)

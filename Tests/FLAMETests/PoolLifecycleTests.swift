@@ -8,14 +8,14 @@ import Testing
 
 /// Growing, shrinking, draining and child services, with real runner processes.
 @Suite(.timeLimit(.minutes(1))) struct PoolLifecycleTests {
-    @Test func minRunnersBootWithThePoolAndIdleOnesAboveMinShutDown() async throws {
+    @Test(arguments: TestTransport.allCases) func minRunnersBootWithThePoolAndIdleOnesAboveMinShutDown(over transport: TestTransport) async throws {
         let shrinks = Mutex(0)
         var configuration = PoolConfiguration(name: "idle", min: 1, max: 3, maxConcurrency: 1)
         // Long enough that the first runner, done before the two that booted for the other
         // calls, is not retired before they finish on a loaded machine (seen in a full run).
         configuration.idleShutdownAfter = .seconds(1)
         configuration.onShrink = { _ in shrinks.withLock { $0 += 1 } }
-        try await withPool(configuration) { pool in
+        try await withPool(configuration, over: transport) { pool in
             #expect(await pool.status().runners.map(\.state) == [.idle])
             // Three slow calls at once grow the pool to max.
             try await withThrowingTaskGroup(of: Int.self) { group in
@@ -33,12 +33,12 @@ import Testing
         }
     }
 
-    @Test func idleCheckJobMustAgreeBeforeARunnerIsShutDown() async throws {
+    @Test(arguments: TestTransport.allCases) func idleCheckJobMustAgreeBeforeARunnerIsShutDown(over transport: TestTransport) async throws {
         let flag = FileManager.default.temporaryDirectory.appendingPathComponent("flame-idle-\(UUID())").path
         var configuration = PoolConfiguration(name: "check", max: 1)
         configuration.idleShutdownAfter = .milliseconds(200)
         configuration.idleShutdownCheck = IdleIfFileExists(path: flag)
-        try await withPool(configuration) { pool in
+        try await withPool(configuration, over: transport) { pool in
             _ = try await pool.call(Echo(1))
             try await Task.sleep(for: .milliseconds(800))
             #expect(await pool.status().runners.count == 1)  // the check said "busy"
@@ -48,8 +48,8 @@ import Testing
         }
     }
 
-    @Test func singleUseRunnersServeOneCallEach() async throws {
-        try await withPool(PoolConfiguration(name: "single", max: 2, singleUse: true)) { pool in
+    @Test(arguments: TestTransport.allCases) func singleUseRunnersServeOneCallEach(over transport: TestTransport) async throws {
+        try await withPool(PoolConfiguration(name: "single", max: 2, singleUse: true), over: transport) { pool in
             let first = try await pool.call(WhoAmI())
             let second = try await pool.call(WhoAmI())
             #expect(first != second)
@@ -57,8 +57,8 @@ import Testing
         }
     }
 
-    @Test func scalingARunningPoolBootsAndRetiresRealRunnersWithoutLosingCalls() async throws {
-        try await withPool(PoolConfiguration(name: "scale", min: 0, max: 4, maxConcurrency: 2)) { pool in
+    @Test(arguments: TestTransport.allCases) func scalingARunningPoolBootsAndRetiresRealRunnersWithoutLosingCalls(over transport: TestTransport) async throws {
+        try await withPool(PoolConfiguration(name: "scale", min: 0, max: 4, maxConcurrency: 2), over: transport) { pool in
             try await pool.scale(min: 3)
             await eventually { await pool.status().runners.filter { $0.state == .idle }.count == 3 }
             let pids = await pool.status().runners.compactMap(\.pid)
@@ -77,8 +77,8 @@ import Testing
         }
     }
 
-    @Test func drainingARunnerUnderLoadLosesNoCallAndNewCallsGoElsewhere() async throws {
-        try await withPool(PoolConfiguration(name: "drain", min: 2, max: 3, maxConcurrency: 4)) { pool in
+    @Test(arguments: TestTransport.allCases) func drainingARunnerUnderLoadLosesNoCallAndNewCallsGoElsewhere(over transport: TestTransport) async throws {
+        try await withPool(PoolConfiguration(name: "drain", min: 2, max: 3, maxConcurrency: 4), over: transport) { pool in
             let victim = try #require(await pool.status().runners.first)
             let completed = try await withThrowingTaskGroup(of: Int.self) { group in
                 for i in 0..<80 { group.addTask { try await pool.call(Sleep(milliseconds: 10 + i % 7)) } }
@@ -94,8 +94,8 @@ import Testing
         }
     }
 
-    @Test func drainingThePoolReplacesEveryRunner() async throws {
-        try await withPool(PoolConfiguration(name: "rolling", min: 2, max: 2)) { pool in
+    @Test(arguments: TestTransport.allCases) func drainingThePoolReplacesEveryRunner(over transport: TestTransport) async throws {
+        try await withPool(PoolConfiguration(name: "rolling", min: 2, max: 2), over: transport) { pool in
             let before = Set(await pool.status().runners.compactMap(\.pid))
             await pool.drain()
             await eventually {
@@ -107,8 +107,8 @@ import Testing
         }
     }
 
-    @Test func killingARunnerFailsOnlyItsCalls() async throws {
-        try await withPool(PoolConfiguration(name: "kill", min: 2, max: 2, maxConcurrency: 1)) { pool in
+    @Test(arguments: TestTransport.allCases) func killingARunnerFailsOnlyItsCalls(over transport: TestTransport) async throws {
+        try await withPool(PoolConfiguration(name: "kill", min: 2, max: 2, maxConcurrency: 1), over: transport) { pool in
             let calls = (0..<2).map { _ in Task { try await pool.call(Sleep(milliseconds: 1500)) } }
             await eventually { await pool.status().runners.allSatisfy { $0.inFlight == 1 } }
             let victim = try #require(await pool.status().runners.first)
@@ -121,10 +121,10 @@ import Testing
         }
     }
 
-    @Test func childServiceRunsUntilStoppedAndKeepsItsRunnerBusy() async throws {
+    @Test(arguments: TestTransport.allCases) func childServiceRunsUntilStoppedAndKeepsItsRunnerBusy(over transport: TestTransport) async throws {
         var configuration = PoolConfiguration(name: "child", max: 1)
         configuration.idleShutdownAfter = .milliseconds(200)
-        try await withPool(configuration) { pool in
+        try await withPool(configuration, over: transport) { pool in
             let child = try await pool.placeChild(Ticker())
             try await Task.sleep(for: .milliseconds(500))
             // Idle shutdown did not take the runner: the child lives and ticks.
@@ -142,8 +142,8 @@ import Testing
         }
     }
 
-    @Test func childStopsWhenItsRunnerGoesAway() async throws {
-        try await withPool(PoolConfiguration(name: "orphan", max: 1)) { pool in
+    @Test(arguments: TestTransport.allCases) func childStopsWhenItsRunnerGoesAway(over transport: TestTransport) async throws {
+        try await withPool(PoolConfiguration(name: "orphan", max: 1), over: transport) { pool in
             let child = try await pool.placeChild(Ticker())
             let pid = try await child.call(WhoAmI())
             kill(pid, SIGKILL)
@@ -158,7 +158,7 @@ import Testing
     @Test func castFailuresAreLoggedNotLost() async throws {
         let records = LogCapture()
         let pool = try await Pool(
-            PoolConfiguration(name: "cast", max: 1), backend: TestRunner.backend(),
+            PoolConfiguration(name: "cast", max: 1), backend: try await TestRunner.backend(),
             logger: Logger(label: "test") { _ in records })
         pool.cast(Fail(codable: false))
         let logged = await eventually { records.messages.contains { $0.contains("cast of Fail failed") && $0.contains("plain failure") } }
@@ -215,7 +215,7 @@ final class LogCapture: LogHandler, Sendable {
 
 @Suite(.timeLimit(.minutes(1))) struct PoolOwnershipTests {
     @Test func aPoolDroppedWithoutShutdownTakesItsRunnersWithIt() async throws {
-        var pool: Pool? = try await Pool(PoolConfiguration(name: "dropped", min: 1, max: 1), backend: TestRunner.backend())
+        var pool: Pool? = try await Pool(PoolConfiguration(name: "dropped", min: 1, max: 1), backend: try await TestRunner.backend())
         let pid = try #require(await pool?.status().runners.first?.pid)
         #expect(processIsAlive(pid))
         pool = nil
@@ -226,7 +226,7 @@ final class LogCapture: LogHandler, Sendable {
 @Suite(.timeLimit(.minutes(1))) struct CastTests {
     @Test func castsIssuedBeforeShutdownStillRun() async throws {
         let paths = (0..<5).map { "/tmp/flame-cast-\(getpid())-\($0)" }
-        let pool = try await Pool(PoolConfiguration(name: "casts", max: 1), backend: TestRunner.backend())
+        let pool = try await Pool(PoolConfiguration(name: "casts", max: 1), backend: try await TestRunner.backend())
         for path in paths { pool.cast(Touch(path: path)) }
         await pool.shutdown()
         let created = paths.filter { access($0, F_OK) == 0 }

@@ -7,8 +7,8 @@ import Testing
 
 /// What happens when runners misbehave: timeouts, crashes, kills, rogue frames, impostors.
 @Suite(.timeLimit(.minutes(1))) struct RunnerFailureTests {
-    @Test func callPastItsTimeoutFailsAndTheJobIsCancelledOnTheRunner() async throws {
-        try await withPool(PoolConfiguration(name: "timeout", max: 1)) { pool in
+    @Test(arguments: TestTransport.allCases) func callPastItsTimeoutFailsAndTheJobIsCancelledOnTheRunner(over transport: TestTransport) async throws {
+        try await withPool(PoolConfiguration(name: "timeout", max: 1), over: transport) { pool in
             let pid = try await pool.call(WhoAmI())
             let started = ContinuousClock.now
             let error = await caught { try await pool.call(Sleep(milliseconds: 20_000), timeout: .milliseconds(300)) }
@@ -22,10 +22,10 @@ import Testing
         }
     }
 
-    @Test func runnerWhoseJobIgnoresCancellationIsKilledAndItsOtherCallsFail() async throws {
+    @Test(arguments: TestTransport.allCases) func runnerWhoseJobIgnoresCancellationIsKilledAndItsOtherCallsFail(over transport: TestTransport) async throws {
         var configuration = PoolConfiguration(name: "stubborn", max: 1, maxConcurrency: 2)
         configuration.shutdownTimeout = .milliseconds(500)
-        try await withPool(configuration) { pool in
+        try await withPool(configuration, over: transport) { pool in
             let pid = try await pool.call(WhoAmI())
             let bystander = Task { try await pool.call(Sleep(milliseconds: 30_000), timeout: .seconds(60)) }
             let error = await caught { try await pool.call(Stubborn(milliseconds: 30_000), timeout: .milliseconds(300)) }
@@ -40,8 +40,8 @@ import Testing
         }
     }
 
-    @Test func runnerThatExitsFailsItsCallsAtOnceNamingTheStatus() async throws {
-        try await withPool(PoolConfiguration(name: "exit", max: 1, maxConcurrency: 4)) { pool in
+    @Test(arguments: TestTransport.allCases) func runnerThatExitsFailsItsCallsAtOnceNamingTheStatus(over transport: TestTransport) async throws {
+        try await withPool(PoolConfiguration(name: "exit", max: 1, maxConcurrency: 4), over: transport) { pool in
             let bystander = Task { try await pool.call(Sleep(milliseconds: 30_000)) }
             await eventually { await pool.status().runners.first?.inFlight == 1 }
             let started = ContinuousClock.now
@@ -58,8 +58,8 @@ import Testing
         }
     }
 
-    @Test func runnerKilledBySignalNamesTheSignal() async throws {
-        try await withPool(PoolConfiguration(name: "signal", max: 1)) { pool in
+    @Test(arguments: TestTransport.allCases) func runnerKilledBySignalNamesTheSignal(over transport: TestTransport) async throws {
+        try await withPool(PoolConfiguration(name: "signal", max: 1), over: transport) { pool in
             let pid = try await pool.call(WhoAmI())
             let call = Task { try await pool.call(Sleep(milliseconds: 30_000)) }
             await eventually { await pool.status().runners.first?.inFlight == 1 }
@@ -69,8 +69,8 @@ import Testing
         }
     }
 
-    @Test func cancellingTheCallersTaskCancelsTheJobOnTheRunner() async throws {
-        try await withPool(PoolConfiguration(name: "cancel", max: 1)) { pool in
+    @Test(arguments: TestTransport.allCases) func cancellingTheCallersTaskCancelsTheJobOnTheRunner(over transport: TestTransport) async throws {
+        try await withPool(PoolConfiguration(name: "cancel", max: 1), over: transport) { pool in
             let pid = try await pool.call(WhoAmI())
             let call = Task { try await pool.call(Sleep(milliseconds: 30_000)) }
             await eventually { await pool.status().runners.first?.inFlight == 1 }
@@ -94,10 +94,10 @@ import Testing
         }
     }
 
-    @Test func runnerOfAnotherBuildIsRefusedWithAClearError() async throws {
+    @Test(arguments: TestTransport.allCases) func runnerOfAnotherBuildIsRefusedWithAClearError(over transport: TestTransport) async throws {
         let pool = try await Pool(
             PoolConfiguration(name: "mismatch", max: 1, timeout: .seconds(20)),
-            backend: TestRunner.backend(environment: ["FLAME_BUILD_ID": "some-other-build"]))
+            backend: try await TestRunner.backend(environment: ["FLAME_BUILD_ID": "some-other-build"], over: transport))
         let started = ContinuousClock.now
         let error = await caught { try await pool.call(Echo(1)) }
         #expect(FLAMEError.Code.buildMismatch ~= error!)
@@ -106,7 +106,7 @@ import Testing
         await pool.shutdown()
     }
 
-    @Test func runnerProvingTheWrongTokenIsRefused() async throws {
+    @Test(arguments: TestTransport.allCases) func runnerProvingTheWrongTokenIsRefused(over transport: TestTransport) async throws {
         let failures = Mutex<[FLAMEError]>([])
         // The caller waits long enough (5 s) for the refused boot to happen first even on a
         // loaded machine (1.5 s was not always enough under the full suite); its timeout then
@@ -115,7 +115,7 @@ import Testing
         configuration.onGrowEnd = { _, result in
             if case .failure(let error) = result { failures.withLock { $0.append(error) } }
         }
-        let pool = try await Pool(configuration, backend: TestRunner.backend(environment: ["FLAME_TEST_FORGE_TOKEN": "evil"]))
+        let pool = try await Pool(configuration, backend: try await TestRunner.backend(environment: ["FLAME_TEST_FORGE_TOKEN": "evil"], over: transport))
         let call = Task { try await pool.call(Echo(1)) }
         await eventually { failures.withLock { $0.first?.message.contains("failed authentication") } == true }
         let error = await caught { try await call.value }

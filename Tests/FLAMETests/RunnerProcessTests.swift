@@ -6,8 +6,8 @@ import Testing
 
 /// Calls through real runner processes: dispatch by type name, results, errors, resources.
 @Suite(.timeLimit(.minutes(1))) struct RunnerProcessTests {
-    @Test func callRunsTheJobInARunnerProcessAndReturnsItsOutput() async throws {
-        try await withPool(PoolConfiguration(name: "echo", max: 1)) { pool in
+    @Test(arguments: TestTransport.allCases) func callRunsTheJobInARunnerProcessAndReturnsItsOutput(over transport: TestTransport) async throws {
+        try await withPool(PoolConfiguration(name: "echo", max: 1), over: transport) { pool in
             let result1 = try await pool.call(Echo(41))
             #expect(result1 == 41)
             let runnerPid = try await pool.call(WhoAmI())
@@ -18,8 +18,8 @@ import Testing
         }
     }
 
-    @Test func nestedAndGenericJobTypesResolveOnTheRunner() async throws {
-        try await withPool(PoolConfiguration(name: "types", max: 1)) { pool in
+    @Test(arguments: TestTransport.allCases) func nestedAndGenericJobTypesResolveOnTheRunner(over transport: TestTransport) async throws {
+        try await withPool(PoolConfiguration(name: "types", max: 1), over: transport) { pool in
             let result3 = try await pool.call(Outer.Nested(text: "swift"))
             #expect(result3 == "SWIFT")
             let result4 = try await pool.call(Wrap(3))
@@ -29,15 +29,15 @@ import Testing
         }
     }
 
-    @Test func jobsReachTheResourcesTheAppSetUpBeforeBootstrap() async throws {
-        try await withPool(PoolConfiguration(name: "resources", max: 1)) { pool in
+    @Test(arguments: TestTransport.allCases) func jobsReachTheResourcesTheAppSetUpBeforeBootstrap(over transport: TestTransport) async throws {
+        try await withPool(PoolConfiguration(name: "resources", max: 1), over: transport) { pool in
             let result6 = try await pool.call(ReadGreeting())
             #expect(result6 == "hello from the app's own setup")
         }
     }
 
-    @Test func codableJobErrorArrivesAsItselfAndOthersByNameAndDescription() async throws {
-        try await withPool(PoolConfiguration(name: "errors", max: 1)) { pool in
+    @Test(arguments: TestTransport.allCases) func codableJobErrorArrivesAsItselfAndOthersByNameAndDescription(over transport: TestTransport) async throws {
+        try await withPool(PoolConfiguration(name: "errors", max: 1), over: transport) { pool in
             let codable = try #require(await caught { try await pool.call(Fail(codable: true)) } as? RemoteJobError)
             #expect(codable.typeName == "FLAMETestJobs.QuotaExceeded")
             #expect(codable.underlying as? QuotaExceeded == QuotaExceeded(limit: 42))
@@ -49,8 +49,8 @@ import Testing
         }
     }
 
-    @Test func unknownTypeAndUndecodableJobAreClearErrorsAndTheRunnerKeepsServing() async throws {
-        try await withPool(PoolConfiguration(name: "unknown", max: 1)) { pool in
+    @Test(arguments: TestTransport.allCases) func unknownTypeAndUndecodableJobAreClearErrorsAndTheRunnerKeepsServing(over transport: TestTransport) async throws {
+        try await withPool(PoolConfiguration(name: "unknown", max: 1), over: transport) { pool in
             let pid = try await pool.call(WhoAmI())
             let unknown = await caught { try await pool.call(OnlyInTheTestBundle()) }
             #expect(FLAMEError.Code.unknownJobType ~= unknown!)
@@ -61,8 +61,8 @@ import Testing
         }
     }
 
-    @Test func privateJobTypesAreRefusedBeforeAnythingIsSent() async throws {
-        try await withPool(PoolConfiguration(name: "private", max: 1)) { pool in
+    @Test(arguments: TestTransport.allCases) func privateJobTypesAreRefusedBeforeAnythingIsSent(over transport: TestTransport) async throws {
+        try await withPool(PoolConfiguration(name: "private", max: 1), over: transport) { pool in
             let error = await caught { try await pool.call(PrivateJob()) }
             #expect(FLAMEError.Code.invalidJobType ~= error!)
             #expect((error as? FLAMEError)?.message.contains("internal or public") == true)
@@ -70,8 +70,8 @@ import Testing
         }
     }
 
-    @Test func payloadsOfAMebibyteCrossBothWays() async throws {
-        try await withPool(PoolConfiguration(name: "blob", max: 1)) { pool in
+    @Test(arguments: TestTransport.allCases) func payloadsOfAMebibyteCrossBothWays(over transport: TestTransport) async throws {
+        try await withPool(PoolConfiguration(name: "blob", max: 1), over: transport) { pool in
             let big = [UInt8](repeating: 42, count: 1 << 20)
             let result8 = try await pool.call(Blob(bytes: big, replySize: -1))
             #expect(result8 == big)
@@ -80,8 +80,8 @@ import Testing
         }
     }
 
-    @Test func manyConcurrentCallsEachGetTheirOwnResult() async throws {
-        try await withPool(PoolConfiguration(name: "many", max: 2, maxConcurrency: 16)) { pool in
+    @Test(arguments: TestTransport.allCases) func manyConcurrentCallsEachGetTheirOwnResult(over transport: TestTransport) async throws {
+        try await withPool(PoolConfiguration(name: "many", max: 2, maxConcurrency: 16), over: transport) { pool in
             try await withThrowingTaskGroup(of: (Int, Int).self) { group in
                 for i in 0..<500 { group.addTask { (i, try await pool.call(Echo(i))) } }
                 for try await (sent, received) in group { #expect(sent == received) }
@@ -92,8 +92,8 @@ import Testing
         }
     }
 
-    @Test func runnerStdoutAndStderrAreCapturedPerRunner() async throws {
-        try await withPool(PoolConfiguration(name: "shout", max: 1)) { pool in
+    @Test(arguments: TestTransport.allCases) func runnerStdoutAndStderrAreCapturedPerRunner(over transport: TestTransport) async throws {
+        try await withPool(PoolConfiguration(name: "shout", max: 1), over: transport) { pool in
             _ = try await pool.call(Shout(lines: ["one", "two"]))
             let runner = try #require(await pool.status().runners.first)
             await eventually {
@@ -108,8 +108,8 @@ import Testing
     /// An InlineJob runs on the runner's reader thread; any other job on the cooperative
     /// pool. An inline job that suspends, yields or starts children hands that on to the pool,
     /// so the reader goes back to reading (a lost job shows as a 5 s timeout, not 30 s).
-    @Test func inlineJobsRunOnTheReaderAndOthersOnThePool() async throws {
-        try await withPool(PoolConfiguration(name: "inline", max: 1, timeout: .seconds(5))) { pool in
+    @Test(arguments: TestTransport.allCases) func inlineJobsRunOnTheReaderAndOthersOnThePool(over transport: TestTransport) async throws {
+        try await withPool(PoolConfiguration(name: "inline", max: 1, timeout: .seconds(5)), over: transport) { pool in
             #expect(try await pool.call(InlineThreadName()) == "flame-reader")
             #expect(try await pool.call(ThreadName()) != "flame-reader")
             let nap = try await pool.call(InlineNap(milliseconds: 20))
@@ -131,10 +131,10 @@ import Testing
         }
     }
 
-    @Test func heartbeatsReportRunnerMemoryAndCPU() async throws {
+    @Test(arguments: TestTransport.allCases) func heartbeatsReportRunnerMemoryAndCPU(over transport: TestTransport) async throws {
         var configuration = PoolConfiguration(name: "heartbeat", max: 1)
         configuration.heartbeatInterval = .milliseconds(100)
-        try await withPool(configuration) { pool in
+        try await withPool(configuration, over: transport) { pool in
             _ = try await pool.call(Echo(1))
             await eventually { (await pool.status().runners.first?.residentBytes ?? 0) > 1_000_000 }
             // An idle runner reports little CPU; one spinning a core reports much of one (on a
@@ -158,8 +158,8 @@ private struct PrivateJob: Job {
 }
 
 @Suite(.timeLimit(.minutes(1))) struct RunnerOutputTests {
-    @Test func printedLinesArriveWhileTheRunnerLives() async throws {
-        try await withPool(PoolConfiguration(name: "print", max: 1)) { pool in
+    @Test(arguments: TestTransport.allCases) func printedLinesArriveWhileTheRunnerLives(over transport: TestTransport) async throws {
+        try await withPool(PoolConfiguration(name: "print", max: 1), over: transport) { pool in
             _ = try await pool.call(PrintAndWait(text: "printed by a job"))
             let runner = try #require(await pool.status().runners.first)
             await eventually(within: .seconds(3)) {

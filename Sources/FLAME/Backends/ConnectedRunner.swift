@@ -24,6 +24,9 @@ final class ConnectedRunner: RunnerLink, RunnerConnectionDelegate {
         /// How the process ended, once it has.
         var ended: String?
         var killRequested = false
+        var impostorRefusal: FLAMEError?
+        /// The end was handled (a boot that failed keeps its phase, and so its reason).
+        var over = false
     }
 
     let spec: RunnerSpec
@@ -61,7 +64,10 @@ final class ConnectedRunner: RunnerLink, RunnerConnectionDelegate {
         do {
             process = try await launch()
         } catch {
-            state.withLock { $0.phase = .gone }
+            state.withLock { state in
+                state.phase = .gone
+                state.over = true
+            }
             onGone()
             throw error
         }
@@ -131,6 +137,10 @@ final class ConnectedRunner: RunnerLink, RunnerConnectionDelegate {
         kill()
     }
 
+    func impostorRefused(_ error: FLAMEError) {
+        state.withLock { $0.impostorRefusal = error }
+    }
+
     func received(_ message: RunnerMessage) {
         events.received(message)
     }
@@ -155,11 +165,12 @@ final class ConnectedRunner: RunnerLink, RunnerConnectionDelegate {
     // MARK: - Process
 
     private func processEnded(_ how: String) {
-        let connection = state.withLock { state -> RunnerConnection? in
+        let (connection, impostor) = state.withLock { state -> (RunnerConnection?, FLAMEError?) in
             state.ended = how
-            return state.connectionOpen ? state.connection : nil
+            return (state.connectionOpen ? state.connection : nil, state.impostorRefusal)
         }
-        failBoot(FLAMEError(.bootFailed, "runner \(spec.runnerID) \(how) before it said hello"))
+        let refusal = impostor.map { "; a connection that claimed to be it was refused: \($0.message)" } ?? ""
+        failBoot(FLAMEError(.bootFailed, "runner \(spec.runnerID) \(how) before it said hello\(refusal)"))
         if let connection {
             // Frames it sent before it died are read first; a descriptor a grandchild
             // inherited cannot hold the exit back for long.
@@ -172,12 +183,11 @@ final class ConnectedRunner: RunnerLink, RunnerConnectionDelegate {
 
     private func reportExitIfDone() {
         let report = state.withLock { state -> (how: String, wasRunning: Bool)? in
-            guard let how = state.ended, !state.connectionOpen else { return nil }
-            if case .gone = state.phase { return nil }
-            let wasRunning: Bool
-            if case .running = state.phase { wasRunning = true } else { wasRunning = false }
+            guard let how = state.ended, !state.connectionOpen, !state.over else { return nil }
+            state.over = true
+            guard case .running = state.phase else { return (how, false) }
             state.phase = .gone
-            return (how, wasRunning)
+            return (how, true)
         }
         guard let report else { return }
         onGone()

@@ -79,7 +79,9 @@ final class RunnerChannelHandler: ChannelInboundHandler {
             connection?.send(.welcome(heartbeatIntervalMilliseconds: max(milliseconds, 1)))
             if let connection { delegate.connected(connection) }
         case .failure(let refusal):
-            if refusal.failsBoot, owner == nil { admissions.delegate(of: hello.runnerID)?.refused(refusal.error) }
+            if owner == nil, let delegate = admissions.delegate(of: hello.runnerID) {
+                if refusal.failsBoot { delegate.refused(refusal.error) } else { delegate.impostorRefused(refusal.error) }
+            }
             refuse(refusal.error, context: context)
         }
     }

@@ -10,6 +10,9 @@ protocol RunnerConnectionDelegate: AnyObject, Sendable {
     /// A peer that proved this runner's token was refused (built from other sources, another
     /// protocol), or an adopted socket's peer failed its hello: the boot fails with `error`.
     func refused(_ error: FLAMEError)
+    /// A peer that could not prove this runner's token claimed to be it and was refused:
+    /// not this boot's failure (anyone can claim an id), but worth naming if the boot fails.
+    func impostorRefused(_ error: FLAMEError)
     /// A frame from the admitted runner.
     func received(_ message: RunnerMessage)
     /// The connection is closed; `violation` when the runner broke the protocol.

@@ -1,0 +1,165 @@
+@testable import FLAME
+import FLAMETestJobs
+import FLAMETestSupport
+import FLAMEWire
+import Logging
+import Synchronization
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The TCP listener against hostile peers: every refusal the threat model names, each
+/// logged, none disturbing the pool and its runners on the same listener.
+@Suite(.timeLimit(.minutes(1))) struct RunnerListenerTests {
+    @Test func hostilePeersAreRefusedAndLoggedWhileThePoolServesOn() async throws {
+        let log = RecordedLog()
+        let listener = try await RunnerListener.start(.init(helloTimeout: .milliseconds(500)), logger: log.logger)
+        let launcher = CapturingLauncher(base: LocalProcessLauncher(executable: TestRunner.executable, arguments: []))
+        let backend = LauncherBackend(launcher: launcher, listener: listener)
+        let pool = try await Pool(PoolConfiguration(name: "guarded", min: 1, max: 1, maxConcurrency: 4), backend: backend)
+        let load = Task { () async throws -> Int in
+            var served = 0
+            while !Task.isCancelled {
+                let answer = try await pool.call(Echo(served))
+                #expect(answer == served)
+                served += 1
+            }
+            return served
+        }
+        let port = try #require(Int(listener.advertisedAddress.split(separator: ":").last!))
+        let real = try #require(launcher.descriptors.first)
+        func hello(id: String, token: String) -> [UInt8] {
+            var bytes: [UInt8] = []
+            RunnerMessage.hello(RunnerHello(runnerID: id, token: token, buildID: real.buildID, pid: 1, host: "evil"))
+                .encodeFrame(into: &bytes)
+            return bytes
+        }
+        var heartbeat: [UInt8] = []
+        RunnerMessage.heartbeat(cpuNanoseconds: 1, residentBytes: 1).encodeFrame(into: &heartbeat)
+
+        let peers: [(name: String, sends: [UInt8], logged: String)] = [
+            ("wrong token", hello(id: real.runnerID, token: String(repeating: "0", count: 32)), "wrong token"),
+            ("unknown runner id", hello(id: "guarded-99", token: real.token), "unknown runner id"),
+            ("replayed hello of a connected runner", hello(id: real.runnerID, token: real.token), "already connected"),
+            ("garbage in a frame", [0, 0, 0, 5, 200, 1, 2, 3, 4], "unknown message tag 200"),
+            ("an HTTP request", Array("GET / HTTP/1.1\r\nHost: x\r\n\r\n".utf8), "exceeds the limit"),
+            ("an oversized frame", [0x00, 0x10, 0x00, 0x00, 1, 2, 3], "frame of 1048576 bytes exceeds the limit"),
+            ("a frame before its hello", heartbeat, "before its hello"),
+            ("silence", [], "said no hello within"),
+        ]
+        for peer in peers {
+            let started = ContinuousClock.now
+            let closed = try await onDedicatedThread { try HostilePeer.sendAndWaitForClose(port: port, peer.sends) }
+            #expect(closed, "\(peer.name): the parent kept the connection open")
+            // Refused at once, or at the hello deadline for a silent peer, not at some
+            // later timeout.
+            #expect(ContinuousClock.now - started < .seconds(5), "\(peer.name)")
+            #expect(await eventually(within: .seconds(5)) { log.messages.contains { $0.contains(peer.logged) } }, "\(peer.name) was not logged")
+        }
+        load.cancel()
+        let served = try await load.value
+        #expect(served > 0)
+        let status = await pool.status()
+        #expect(status.runners.map(\.id) == [real.runnerID], "the real runner was replaced")
+        #expect(status.callsFailed == 0)
+        #expect(try await pool.call(Echo(7)) == 7)
+        await pool.shutdown()
+        await listener.close()
+    }
+
+    @Test func aRunnerDialsBackOverTCPAndReportsItsHost() async throws {
+        let listener = try await RunnerListener.start()
+        let backend = LauncherBackend(
+            launcher: LocalProcessLauncher(executable: TestRunner.executable, arguments: []), listener: listener)
+        let pool = try await Pool(PoolConfiguration(name: "dialled", min: 1, max: 1), backend: backend)
+        let runner = try #require(await pool.status().runners.first)
+        #expect(runner.host == "local", "a local launcher's runner runs here")
+        #expect(try await pool.call(WhoAmI()) == runner.pid)
+        await pool.shutdown()
+        #expect(listener.admissions.count == 0, "a gone runner must leave the admissions table")
+        await listener.close()
+    }
+
+    @Test func tokensCompareEqualOnlyWhenEqual() {
+        #expect(RunnerAdmissions.constantTimeEqual("abc", "abc"))
+        #expect(!RunnerAdmissions.constantTimeEqual("abc", "abd"))
+        #expect(!RunnerAdmissions.constantTimeEqual("abc", "ab"))
+        #expect(!RunnerAdmissions.constantTimeEqual("", "a"))
+        #expect(!RunnerAdmissions.constantTimeEqual("a\u{0}", "a"))
+        #expect(RunnerAdmissions.constantTimeEqual("", ""))
+    }
+}
+
+/// A launcher that remembers the `FLAME_PARENT` of every runner it started.
+final class CapturingLauncher: RunnerLauncher {
+    let base: LocalProcessLauncher
+    private let captured = Mutex<[ParentDescriptor]>([])
+    init(base: LocalProcessLauncher) { self.base = base }
+
+    var descriptors: [ParentDescriptor] { captured.withLock { $0 } }
+    var buildID: String { base.buildID }
+    var launchesChildren: Bool { base.launchesChildren }
+
+    func launch(_ request: LaunchRequest) async throws -> any LaunchedRunner {
+        if let raw = request.environment[ParentDescriptor.environmentKey] {
+            let descriptor = try ParentDescriptor.decode(raw)
+            captured.withLock { $0.append(descriptor) }
+        }
+        return try await base.launch(request)
+    }
+}
+
+/// Log messages, recorded.
+final class RecordedLog: Sendable {
+    private let recorded = Mutex<[String]>([])
+    var messages: [String] { recorded.withLock { $0 } }
+
+    var logger: Logger {
+        Logger(label: "test") { _ in Handler(log: self) }
+    }
+
+    fileprivate func append(_ line: String) { recorded.withLock { $0.append(line) } }
+
+    private struct Handler: LogHandler {
+        let log: RecordedLog
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .trace
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+        func log(event: LogEvent) {
+            let fields = (event.metadata ?? [:]).merging(metadata) { a, _ in a }.map { "\($0.key)=\($0.value)" }.sorted()
+            log.append("\(event.message) \(fields.joined(separator: " "))")
+        }
+    }
+}
+
+/// A raw TCP client that says what it is told and reports whether the parent hung up.
+enum HostilePeer {
+    /// Connects to loopback `port`, sends `bytes`, and waits up to 4 s for the parent to close
+    /// the connection (true) or not (false).
+    static func sendAndWaitForClose(port: Int, _ bytes: [UInt8]) throws -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw FLAMEError(.bootFailed, "socket: \(errno)") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw FLAMEError(.bootFailed, "connect: \(errno)") }
+        if !bytes.isEmpty { _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } }
+        var timeout = timeval(tv_sec: 4, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = read(fd, &buffer, buffer.count)
+            if count == 0 { return true }
+            if count < 0 { return errno == ECONNRESET }
+        }
+    }
+}
