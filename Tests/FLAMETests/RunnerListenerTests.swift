@@ -18,9 +18,10 @@ import Glibc
         let launcher = CapturingLauncher(base: LocalProcessLauncher(executable: TestRunner.executable, arguments: []))
         let backend = LauncherBackend(launcher: launcher, listener: listener)
         let pool = try await Pool(PoolConfiguration(name: "guarded", min: 1, max: 1, maxConcurrency: 4), backend: backend)
+        let stop = Mutex(false)
         let load = Task { () async throws -> Int in
             var served = 0
-            while !Task.isCancelled {
+            while !stop.withLock({ $0 }) {
                 let answer = try await pool.call(Echo(served))
                 #expect(answer == served)
                 served += 1
@@ -57,7 +58,7 @@ import Glibc
             #expect(ContinuousClock.now - started < .seconds(5), "\(peer.name)")
             #expect(await eventually(within: .seconds(5)) { log.messages.contains { $0.contains(peer.logged) } }, "\(peer.name) was not logged")
         }
-        load.cancel()
+        stop.withLock { $0 = true }
         let served = try await load.value
         #expect(served > 0)
         let status = await pool.status()

@@ -44,6 +44,7 @@ public struct PoolStatus: Sendable, Equatable {
 extension Pool {
     /// What the pool looks like now: limits, runners with their usage, queue and counters.
     public func status() -> PoolStatus {
+        accountForEndedCalls()
         let now = ContinuousClock.now
         let runners = machine.runnerOrder.compactMap { id -> RunnerStatus? in
             guard let runner = machine.runners[id] else { return nil }
@@ -86,6 +87,7 @@ extension Pool {
     /// Changes `min` and/or `max` of the running pool. Raising `min` boots runners; lowering
     /// `max` drains the surplus once their work is done — nothing in flight is killed.
     public func scale(min: Int? = nil, max: Int? = nil) throws(FLAMEError) {
+        accountForEndedCalls()
         let actions = try machine.scale(min: min, max: max, now: .now)
         logger.info("pool scaled", metadata: ["min": "\(machine.limits.min)", "max": "\(machine.limits.max)"])
         publish(.scaled, runner: nil, "pool \(name) scaled to min \(machine.limits.min), max \(machine.limits.max)")
@@ -94,6 +96,7 @@ extension Pool {
 
     /// Drains one runner: it finishes what it runs, takes nothing new, then exits.
     public func drain(runner id: String) throws(FLAMEError) {
+        accountForEndedCalls()
         guard let actions = machine.drain(runner: id, now: .now) else {
             throw FLAMEError(.unknownRunner, "pool \(name) has no runner \(id)")
         }
@@ -103,12 +106,14 @@ extension Pool {
 
     /// Drains every runner; new calls boot fresh ones.
     public func drain() {
+        accountForEndedCalls()
         publish(.drained, runner: nil, "pool \(name) draining all runners")
         perform(machine.drainAll(now: .now))
     }
 
     /// Kills runner `id` now; its calls fail with ``FLAMEError/Code/runnerKilled``.
     public func kill(runner id: String, reason: String = "killed by request") throws(FLAMEError) {
+        accountForEndedCalls()
         guard let actions = machine.killRequested(runner: id, reason: reason) else {
             throw FLAMEError(.unknownRunner, "pool \(name) has no runner \(id)")
         }

@@ -15,6 +15,7 @@ public actor Pool {
     nonisolated let logger: Logger
     nonisolated let calls = CallTable()
     nonisolated let casts = CastTracker()
+    nonisolated let endedCalls = EndedCalls()
     nonisolated let telemetry: PoolTelemetry
 
     typealias Machine = PoolStateMachine<ContinuousClock.Instant>
@@ -159,6 +160,7 @@ public actor Pool {
     }
 
     func checkout(deadline: ContinuousClock.Instant, isChild: Bool, pinnedTo runner: String?) async throws -> Placement {
+        accountForEndedCalls()
         if let runner {
             // The link first: a call registered in the machine must always be sent.
             guard let link = links[runner] else { throw FLAMEError(.childExited, "runner \(runner) is gone") }
@@ -184,9 +186,24 @@ public actor Pool {
         }
     }
 
-    func callEnded(_ id: UInt64, succeeded: Bool, runner: String? = nil, error: String? = nil) {
-        if let runner, let error { lastErrors[runner] = error }
-        perform(machine.callFinished(id, succeeded: succeeded, now: .now))
+    /// Records that a call's caller has its answer. The first caller of a batch takes it to
+    /// the actor; the others return at once (see ``EndedCalls``).
+    nonisolated func callEnded(_ id: UInt64, succeeded: Bool, runner: String? = nil, error: String? = nil) async {
+        if endedCalls.record(.init(id: id, succeeded: succeeded, runner: runner, error: error)) {
+            await accountForEndedCalls()
+        }
+    }
+
+    func accountForEndedCalls() {
+        let ended = endedCalls.take()
+        guard !ended.isEmpty else { return }
+        let now = ContinuousClock.now
+        var actions: [Machine.Action] = []
+        for call in ended {
+            if let runner = call.runner, let error = call.error { lastErrors[runner] = error }
+            actions += machine.callFinished(call.id, succeeded: call.succeeded, now: now)
+        }
+        perform(actions)
     }
 
     private func callAbandoned(_ id: UInt64) {
@@ -304,6 +321,7 @@ public actor Pool {
     private func timerFired(at instant: ContinuousClock.Instant) {
         guard timer?.at == instant else { return }
         timer = nil
+        accountForEndedCalls()  // a call answered just before its deadline did not time out
         perform(machine.tick(now: .now))
     }
 
@@ -314,6 +332,7 @@ public actor Pool {
     /// every runner is gone.
     public func shutdown() async {
         await casts.waitUntilIdle()
+        accountForEndedCalls()
         if machine.lifecycle == .running {
             logger.info("pool shutting down")
             perform(machine.shutdown(now: .now))

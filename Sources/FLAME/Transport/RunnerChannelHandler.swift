@@ -37,7 +37,9 @@ final class RunnerChannelHandler: ChannelInboundHandler {
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        connection = RunnerConnection(channel: context.channel)
+        // The socket itself, for senders' direct writes (see RunnerConnection).
+        let socket = try? context.pipeline.syncOperations.withUnsafeTransportIfAvailable(of: NIOBSDSocket.Handle.self) { $0 }
+        connection = RunnerConnection(channel: context.channel, socket: socket ?? nil)
         if let helloTimeout {
             let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             helloDeadline = context.eventLoop.scheduleTask(in: .nanoseconds(helloTimeout.nanoseconds)) {

@@ -1,6 +1,9 @@
 import FLAMEWire
 import NIOCore
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// What a connection tells the runner it carries (``ConnectedRunner``). Called on the
 /// connection's event loop.
@@ -21,21 +24,32 @@ protocol RunnerConnectionDelegate: AnyObject, Sendable {
 
 /// The parent's sending end of one runner connection, usable from any thread.
 ///
-/// Senders append encoded frames to one buffer; the first sender after a flush schedules
-/// the next flush on the connection's event loop, and everything appended until it runs
-/// leaves in one write. Under load many frames share a syscall and one event-loop wake-up;
-/// alone, a frame leaves at once.
+/// While the socket takes them, a sender writes its frame itself, with one non-blocking
+/// `send(2)` on its own thread: no hand-off to the event loop and no wake-up of it (the
+/// measurement that justified this is in docs/PERFORMANCE.md). When the socket is full
+/// (a large payload, a slow runner) the rest goes to the event loop, and every frame after
+/// it too, in order, until the loop has written everything; senders then append to one
+/// buffer that the loop writes in one go, so under load many frames share a syscall.
 final class RunnerConnection: Sendable {
     private struct Outbox {
         var pending: [UInt8] = []
+        /// The event loop has bytes to write (or a flush scheduled): frames queue behind them.
+        var loopOwnsWrites = false
         var flushScheduled = false
+        var loopWritesInFlight = 0
         var closed = false
+        /// A duplicate of the channel's socket for direct writes (closed with the connection,
+        /// under this lock, so a write can never reach a reused descriptor); -1 for none.
+        var socket: Int32
     }
     let channel: any Channel
-    private let outbox = Mutex(Outbox())
+    private let outbox: Mutex<Outbox>
 
-    init(channel: any Channel) {
+    /// `socket`: the channel's descriptor, when known, for direct writes (it is duplicated
+    /// here, on the event loop, while the channel surely holds it open).
+    init(channel: any Channel, socket: Int32?) {
         self.channel = channel
+        self.outbox = Mutex(Outbox(socket: socket.map { fcntl($0, F_DUPFD_CLOEXEC, 0) } ?? -1))
     }
 
     /// Sends a message; a closed connection drops it (the runner's exit is reported apart).
@@ -43,22 +57,64 @@ final class RunnerConnection: Sendable {
         let scheduleFlush = outbox.withLock { outbox -> Bool in
             guard !outbox.closed else { return false }
             message.encodeFrame(into: &outbox.pending)
-            guard !outbox.flushScheduled else { return false }
+            if outbox.loopOwnsWrites || outbox.socket < 0 {
+                outbox.loopOwnsWrites = true
+                guard !outbox.flushScheduled else { return false }
+                outbox.flushScheduled = true
+                return true
+            }
+            let written = outbox.pending.withUnsafeBytes { bytes in
+                var offset = 0
+                while offset < bytes.count {
+                    let count = Glibc.send(outbox.socket, bytes.baseAddress! + offset, bytes.count - offset, Int32(MSG_DONTWAIT | MSG_NOSIGNAL))
+                    if count > 0 {
+                        offset += count
+                    } else if count < 0, errno == EINTR {
+                        continue
+                    } else {
+                        break
+                    }
+                }
+                return offset
+            }
+            if written == outbox.pending.count {
+                outbox.pending.removeAll(keepingCapacity: outbox.pending.capacity <= 64 * 1024)
+                return false
+            }
+            // Full (or failing: the loop then sees the error and closes the channel).
+            outbox.pending.removeFirst(written)
+            outbox.loopOwnsWrites = true
             outbox.flushScheduled = true
             return true
         }
-        guard scheduleFlush else { return }
-        channel.eventLoop.execute { self.flush() }
+        if scheduleFlush { channel.eventLoop.execute { self.flush() } }
     }
 
     private func flush() {
-        let buffer = outbox.withLock { outbox -> ByteBuffer in
+        let buffer = outbox.withLock { outbox -> ByteBuffer? in
             outbox.flushScheduled = false
+            guard !outbox.pending.isEmpty else {
+                if outbox.loopWritesInFlight == 0 { outbox.loopOwnsWrites = false }
+                return nil
+            }
+            outbox.loopWritesInFlight += 1
             defer { outbox.pending.removeAll(keepingCapacity: outbox.pending.capacity <= 1 << 20) }
             return channel.allocator.buffer(bytes: outbox.pending)
         }
-        guard buffer.readableBytes > 0 else { return }
-        channel.writeAndFlush(buffer, promise: nil)
+        guard let buffer else { return }
+        channel.writeAndFlush(buffer).whenComplete { _ in
+            let again = self.outbox.withLock { outbox -> Bool in
+                outbox.loopWritesInFlight -= 1
+                guard outbox.loopWritesInFlight == 0, !outbox.flushScheduled else { return false }
+                if outbox.pending.isEmpty {
+                    outbox.loopOwnsWrites = false
+                    return false
+                }
+                outbox.flushScheduled = true
+                return true
+            }
+            if again { self.flush() }
+        }
     }
 
     /// Closes the connection (the runner exits on the end of its stream).
@@ -71,6 +127,10 @@ final class RunnerConnection: Sendable {
         outbox.withLock { outbox in
             outbox.closed = true
             outbox.pending = []
+            if outbox.socket >= 0 {
+                Glibc.close(outbox.socket)
+                outbox.socket = -1
+            }
         }
     }
 
