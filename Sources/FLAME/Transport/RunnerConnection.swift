@@ -24,23 +24,33 @@ protocol RunnerConnectionDelegate: AnyObject, Sendable {
 
 /// The parent's sending end of one runner connection, usable from any thread.
 ///
-/// While the socket takes them, a sender writes its frame itself, with one non-blocking
+/// While the socket takes them, a sender writes frames itself, with a non-blocking
 /// `send(2)` on its own thread: no hand-off to the event loop and no wake-up of it (the
-/// measurement that justified this is in docs/PERFORMANCE.md). When the socket is full
-/// (a large payload, a slow runner) the rest goes to the event loop, and every frame after
-/// it too, in order, until the loop has written everything; senders then append to one
-/// buffer that the loop writes in one go, so under load many frames share a syscall.
+/// measurement that justified this is in docs/PERFORMANCE.md). Senders that arrive while
+/// one is writing append to a buffer that the writer sends next, so under load many frames
+/// share a syscall. When the socket is full (a large payload, a slow runner) the rest goes
+/// to the event loop, and every frame after it too, in order, until the loop has written
+/// everything.
 final class RunnerConnection: Sendable {
-    private struct Outbox {
+    fileprivate struct Outbox {
         var pending: [UInt8] = []
+        var spare: [UInt8] = []
+        /// A sender is writing directly, outside the lock; others leave their frames to it.
+        var writing = false
         /// The event loop has bytes to write (or a flush scheduled): frames queue behind them.
         var loopOwnsWrites = false
         var flushScheduled = false
         var loopWritesInFlight = 0
         var closed = false
-        /// A duplicate of the channel's socket for direct writes (closed with the connection,
-        /// under this lock, so a write can never reach a reused descriptor); -1 for none.
+        /// A duplicate of the channel's socket for direct writes, -1 for none. Closed with
+        /// the connection, but never while a sender writes to it (then by that sender), so
+        /// a write can never reach a reused descriptor.
         var socket: Int32
+    }
+    fileprivate enum Next {
+        case nothing
+        case write([UInt8], socket: Int32)
+        case flush
     }
     let channel: any Channel
     private let outbox: Mutex<Outbox>
@@ -54,40 +64,64 @@ final class RunnerConnection: Sendable {
 
     /// Sends a message; a closed connection drops it (the runner's exit is reported apart).
     func send(_ message: ParentMessage) {
-        let scheduleFlush = outbox.withLock { outbox -> Bool in
-            guard !outbox.closed else { return false }
+        let next = outbox.withLock { outbox -> Next in
+            guard !outbox.closed else { return .nothing }
             message.encodeFrame(into: &outbox.pending)
-            if outbox.loopOwnsWrites || outbox.socket < 0 {
-                outbox.loopOwnsWrites = true
-                guard !outbox.flushScheduled else { return false }
-                outbox.flushScheduled = true
-                return true
-            }
-            let written = outbox.pending.withUnsafeBytes { bytes in
-                var offset = 0
-                while offset < bytes.count {
-                    let count = Glibc.send(outbox.socket, bytes.baseAddress! + offset, bytes.count - offset, Int32(MSG_DONTWAIT | MSG_NOSIGNAL))
-                    if count > 0 {
-                        offset += count
-                    } else if count < 0, errno == EINTR {
-                        continue
-                    } else {
-                        break
-                    }
-                }
-                return offset
-            }
-            if written == outbox.pending.count {
-                outbox.pending.removeAll(keepingCapacity: outbox.pending.capacity <= 64 * 1024)
-                return false
-            }
-            // Full (or failing: the loop then sees the error and closes the channel).
-            outbox.pending.removeFirst(written)
-            outbox.loopOwnsWrites = true
-            outbox.flushScheduled = true
-            return true
+            if outbox.writing { return .nothing }
+            if outbox.loopOwnsWrites || outbox.socket < 0 { return outbox.handToLoop() }
+            outbox.writing = true
+            var batch = outbox.spare
+            swap(&batch, &outbox.pending)
+            return .write(batch, socket: outbox.socket)
         }
-        if scheduleFlush { channel.eventLoop.execute { self.flush() } }
+        switch next {
+        case .nothing: break
+        case .flush: channel.eventLoop.execute { self.flush() }
+        case .write(var batch, let socket):
+            while true {
+                let written = Self.sendWithoutBlocking(batch, to: socket)
+                let more = outbox.withLock { outbox -> Next in
+                    let partial = written < batch.count
+                    if partial {
+                        // Full (or failing: the loop then sees the error and closes).
+                        outbox.pending.insert(contentsOf: batch[written...], at: 0)
+                    }
+                    batch.removeAll(keepingCapacity: batch.capacity <= 64 * 1024)
+                    guard !outbox.closed, !partial, !outbox.pending.isEmpty else {
+                        outbox.writing = false
+                        outbox.spare = batch
+                        if outbox.closed {
+                            outbox.closeSocket()
+                            return .nothing
+                        }
+                        return outbox.pending.isEmpty ? .nothing : outbox.handToLoop()
+                    }
+                    swap(&batch, &outbox.pending)
+                    return .write([], socket: socket)
+                }
+                guard case .write = more else {
+                    if case .flush = more { channel.eventLoop.execute { self.flush() } }
+                    return
+                }
+            }
+        }
+    }
+
+    private static func sendWithoutBlocking(_ bytes: [UInt8], to socket: Int32) -> Int {
+        bytes.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let count = Glibc.send(socket, buffer.baseAddress! + offset, buffer.count - offset, Int32(MSG_DONTWAIT | MSG_NOSIGNAL))
+                if count > 0 {
+                    offset += count
+                } else if count < 0, errno == EINTR {
+                    continue
+                } else {
+                    break
+                }
+            }
+            return offset
+        }
     }
 
     private func flush() {
@@ -127,13 +161,26 @@ final class RunnerConnection: Sendable {
         outbox.withLock { outbox in
             outbox.closed = true
             outbox.pending = []
-            if outbox.socket >= 0 {
-                Glibc.close(outbox.socket)
-                outbox.socket = -1
-            }
+            if !outbox.writing { outbox.closeSocket() }
         }
     }
 
     /// The peer's address, for logs.
     var peer: String { channel.remoteAddress.map { "\($0)" } ?? "socketpair" }
+}
+
+extension RunnerConnection.Outbox {
+    /// From now until the loop has written everything, frames go through the loop.
+    fileprivate mutating func handToLoop() -> RunnerConnection.Next {
+        loopOwnsWrites = true
+        guard !flushScheduled else { return .nothing }
+        flushScheduled = true
+        return .flush
+    }
+
+    fileprivate mutating func closeSocket() {
+        guard socket >= 0 else { return }
+        close(socket)
+        socket = -1
+    }
 }
