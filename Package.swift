@@ -126,7 +126,15 @@ let package = Package(
         ),
 
         // First measurements (make bench): its own runner, release mode.
-        .executableTarget(name: "flame-bench", dependencies: ["FLAME"], path: "Benchmarks/FlameBench", swiftSettings: strictSettings),
+        // Its swarm mode simulates 2,000 runners over TCP, many per process (real protocol,
+        // real jobs), and measures the parent holding them.
+        .executableTarget(
+            name: "flame-bench",
+            dependencies: [
+                "FLAME", "FLAMEWire", "FLAMEAdmin", "FLAMEAdminProtocol", "CFLAMEShims",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Benchmarks/FlameBench", swiftSettings: strictSettings),
 
         // The reliability suite: scenarios that abuse pools under load (make chaos, make test).
         .target(name: "FLAMEChaos", dependencies: ["FLAME", "FLAMETestJobs"], swiftSettings: strictSettings),

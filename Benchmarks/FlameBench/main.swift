@@ -1,4 +1,6 @@
 import FLAME
+import FLAMEAdmin
+import FLAMEAdminProtocol
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -34,6 +36,7 @@ struct Payload: Job {
 }
 
 try await FLAME.bootstrap()
+if CommandLine.arguments.dropFirst().first == "swarm-host" { SwarmHost.run() }
 
 func percentile(_ sorted: [Double], _ p: Double) -> Double {
     sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
@@ -60,7 +63,7 @@ func wanted(_ figure: String) -> Bool { only == nil || only == figure }
 if wanted("idle_runner_rss") {
     var configuration = PoolConfiguration(name: "rss", min: 8, max: 8)
     configuration.heartbeatInterval = .milliseconds(100)
-    let pool = try await Pool(configuration, backend: LocalProcessBackend(arguments: []))
+    let pool = try await Pool(configuration, backend: try await localBackend())
     for i in 0..<64 { _ = try await pool.call(Ping(value: i)) }
     try await Task.sleep(for: .milliseconds(500))
     let runners = await pool.status().runners
@@ -77,9 +80,16 @@ if wanted("idle_runner_rss") {
     await pool.shutdown()
 }
 
-// Warm round trip: one runner, one call at a time.
-if wanted("warm_rtt") {
-    let pool = try await Pool(PoolConfiguration(name: "rtt", min: 1, max: 1), backend: LocalProcessBackend(arguments: []))
+/// The loopback listener of the TCP figures, started on first use.
+let tcpListener = Task { try await RunnerListener.start() }
+
+/// Local runners over an inherited socketpair, or (`tcp`) dialling back over loopback TCP.
+func localBackend(tcp: Bool = false) async throws -> LocalProcessBackend {
+    LocalProcessBackend(arguments: [], transport: tcp ? .tcp(try await tcpListener.value) : .socketpair)
+}
+
+/// Round trips of one call at a time on `pool`, after 2,000 to warm up: sorted, in µs.
+func roundTrips(_ pool: Pool, rounds: Int) async throws -> [Double] {
     for i in 0..<2_000 { _ = try await pool.call(Ping(value: i)) }
     var samples: [Double] = []
     samples.reserveCapacity(rounds)
@@ -88,7 +98,13 @@ if wanted("warm_rtt") {
         _ = try await pool.call(Ping(value: i))
         samples.append(microseconds(ContinuousClock.now - start))
     }
-    samples.sort()
+    return samples.sorted()
+}
+
+// Warm round trip: one runner, one call at a time.
+if wanted("warm_rtt") {
+    let pool = try await Pool(PoolConfiguration(name: "rtt", min: 1, max: 1), backend: try await localBackend())
+    let samples = try await roundTrips(pool, rounds: rounds)
     report("warm_rtt", ["p50_us": percentile(samples, 0.5), "p99_us": percentile(samples, 0.99)])
 
     var payloadSamples: [Double] = []
@@ -105,10 +121,10 @@ if wanted("warm_rtt") {
 }
 
 /// Calls per second with 64 in flight on `runners` runners for `seconds` (of `InlinePing`
-/// when `inline`).
-func throughput(runners: Int, seconds: Double, inline: Bool = false) async throws -> Double {
+/// when `inline`; over TCP when `tcp`).
+func throughput(runners: Int, seconds: Double, inline: Bool = false, tcp: Bool = false) async throws -> Double {
     let pool = try await Pool(
-        PoolConfiguration(name: "throughput", min: runners, max: runners, maxConcurrency: 64), backend: LocalProcessBackend(arguments: []))
+        PoolConfiguration(name: "throughput", min: runners, max: runners, maxConcurrency: 64), backend: try await localBackend(tcp: tcp))
     for i in 0..<2_000 { _ = try await pool.call(Ping(value: i)) }
     let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
     let total = try await withThrowingTaskGroup(of: Int.self) { group in
@@ -135,10 +151,22 @@ if wanted("throughput") {
     report("throughput", ["calls_per_s": try await throughput(runners: 2, seconds: 3)])
 }
 
+// The same two over TCP loopback: local runners that dial back to a listener, as remote
+// ones do.
+if wanted("tcp") {
+    let pool = try await Pool(PoolConfiguration(name: "rtt-tcp", min: 1, max: 1), backend: try await localBackend(tcp: true))
+    let samples = try await roundTrips(pool, rounds: rounds)
+    await pool.shutdown()
+    report("tcp", [
+        "rtt_p50_us": percentile(samples, 0.5), "rtt_p99_us": percentile(samples, 0.99),
+        "calls_per_s": try await throughput(runners: 2, seconds: 3, tcp: true),
+    ])
+}
+
 // Inline jobs against ordinary ones, alternated three times in this one run (the machine
 // drifts): round trip p50 on one runner, and throughput with 2 runners and 64 in flight.
 if wanted("inline") {
-    let pool = try await Pool(PoolConfiguration(name: "inline", min: 1, max: 1), backend: LocalProcessBackend(arguments: []))
+    let pool = try await Pool(PoolConfiguration(name: "inline", min: 1, max: 1), backend: try await localBackend())
     func p50(_ inline: Bool) async throws -> Double {
         var samples: [Double] = []
         for i in 0..<(rounds / 4) {
@@ -176,7 +204,7 @@ if wanted("scaling") {
 // Scale-out: a pool at zero, a burst of 10,000 calls of 2 ms each (max 8 runners, 4 calls
 // each): how long until 8 runners are busy, and until the last call returns.
 if wanted("scale_out") {
-    let pool = try await Pool(PoolConfiguration(name: "burst", min: 0, max: 8, maxConcurrency: 4), backend: LocalProcessBackend(arguments: []))
+    let pool = try await Pool(PoolConfiguration(name: "burst", min: 0, max: 8, maxConcurrency: 4), backend: try await localBackend())
     let start = ContinuousClock.now
     let burst = Task {
         try await withThrowingTaskGroup(of: Int.self) { group in
@@ -203,7 +231,7 @@ if wanted("cold_boot") {
     var samples: [Double] = []
     for i in 0..<20 {
         let start = ContinuousClock.now
-        let pool = try await Pool(PoolConfiguration(name: "cold", max: 1), backend: LocalProcessBackend(arguments: []))
+        let pool = try await Pool(PoolConfiguration(name: "cold", max: 1), backend: try await localBackend())
         _ = try await pool.call(Ping(value: i))
         samples.append(microseconds(ContinuousClock.now - start))
         await pool.shutdown()
@@ -212,3 +240,70 @@ if wanted("cold_boot") {
     report("cold_boot", ["p50_ms": percentile(samples, 0.5) / 1000, "max_ms": samples.last! / 1000])
 }
 
+
+/// Threads of this process, from /proc/self/task.
+func threadCount() -> Int {
+    guard let directory = opendir("/proc/self/task") else { return -1 }
+    defer { closedir(directory) }
+    var count = 0
+    while let entry = readdir(directory) {
+        if entry.pointee.d_name.0 != UInt8(ascii: ".") { count += 1 }
+    }
+    return count
+}
+
+func cpuSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+}
+
+// The swarm: the parent holding 2,000 runner connections over TCP (simulated runners, 500
+// per swarm host process, real protocol and jobs) with heartbeats at 1 Hz: its threads and
+// CPU, the round trip beside one with a single runner connected, and the admin snapshot.
+if wanted("swarm") {
+    let count = arguments.count > 3 ? Int(arguments[3]) ?? 2_000 : 2_000
+    let launcher = try SwarmLauncher(hosts: 4)
+    let backend = LauncherBackend(launcher: launcher, listener: try await tcpListener.value)
+    func configuration(_ name: String, runners: Int) -> PoolConfiguration {
+        var configuration = PoolConfiguration(name: name, min: runners, max: runners)
+        configuration.heartbeatInterval = .seconds(1)
+        configuration.bootTimeout = .seconds(120)
+        return configuration
+    }
+    let single = try await Pool(configuration("swarm-1", runners: 1), backend: backend)
+    let alone = try await roundTrips(single, rounds: 5_000)
+    await single.shutdown()
+
+    let bootStarted = ContinuousClock.now
+    let pool = try await Pool(configuration("swarm", runners: count), backend: backend)
+    let booted = ContinuousClock.now - bootStarted
+    try await Task.sleep(for: .seconds(3))  // every runner heartbeating
+    let connected = await pool.status().runners.count
+    let threads = threadCount()
+    let cpuStart = cpuSeconds()
+    let wallStart = ContinuousClock.now
+    try await Task.sleep(for: .seconds(10))
+    let cpu = (cpuSeconds() - cpuStart) / (microseconds(ContinuousClock.now - wallStart) / 1e6) * 100
+    let crowded = try await roundTrips(pool, rounds: 5_000)
+
+    let server = AdminServer(.init(app: "flame-bench", path: "/tmp/flame-bench-\(getpid())/swarm.sock"))
+    try server.start()
+    var snapshots: [Double] = []
+    var bytes = 0
+    for _ in 0..<50 {
+        let start = ContinuousClock.now
+        let line = try AdminCodec.line(AdminReply.snapshot(await server.snapshot()))
+        snapshots.append(microseconds(ContinuousClock.now - start))
+        bytes = line.count
+    }
+    server.stop()
+    report("swarm", [
+        "runners": Double(connected), "parent_threads": Double(threads), "parent_cpu_percent": cpu,
+        "rtt_p50_us": percentile(crowded, 0.5), "rtt_1_runner_p50_us": percentile(alone, 0.5),
+        "boot_all_s": microseconds(booted) / 1e6, "snapshot_us": percentile(snapshots.sorted(), 0.5),
+        "snapshot_bytes": Double(bytes),
+    ])
+    await pool.shutdown()
+    launcher.stop()
+}

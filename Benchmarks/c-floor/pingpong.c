@@ -6,6 +6,7 @@
  *   pingpong cold_boot      posix_spawn a child (this binary), it answers one frame: p50 ms
  *   pingpong payload        1 MiB there, 8 bytes back: p50 ms
  *   pingpong rss            a child waiting for work: its RSS in MB
+ *   pingpong rtt_tcp, throughput_tcp   the same over a TCP loopback connection (TCP_NODELAY)
  * Each prints one JSON object. */
 #define _GNU_SOURCE
 #include <poll.h>
@@ -13,6 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -51,9 +55,31 @@ static void serve(int fd, size_t in, size_t out) {
     _exit(0);
 }
 
+static int use_tcp = 0;
+
+/* A connected pair: a socketpair, or (use_tcp) both ends of a TCP loopback connection. */
+static void connected_pair(int fds[2]) {
+    if (!use_tcp) {
+        if (socketpair(AF_UNIX, SOCK_STREAM, 0, fds) != 0) exit(1);
+        return;
+    }
+    int listener = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+    struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = 0};
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof address;
+    if (bind(listener, (struct sockaddr *)&address, sizeof address) || listen(listener, 1) ||
+        getsockname(listener, (struct sockaddr *)&address, &length)) exit(1);
+    fds[0] = socket(AF_INET, SOCK_STREAM, 0);
+    if (connect(fds[0], (struct sockaddr *)&address, sizeof address)) exit(1);
+    fds[1] = accept(listener, NULL, NULL);
+    close(listener);
+    setsockopt(fds[0], IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    setsockopt(fds[1], IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
 static pid_t worker(int *fd, size_t in, size_t out) {
     int fds[2];
-    if (socketpair(AF_UNIX, SOCK_STREAM, 0, fds) != 0) exit(1);
+    connected_pair(fds);
     pid_t pid = fork();
     if (pid == 0) { /* keep only its own end: another worker's would hold that one open */
         for (int other = 3; other < 256; other++)
@@ -191,8 +217,10 @@ int main(int argc, char **argv) {
     else if (!strcmp(mode, "cold_boot")) cold_boot("/proc/self/exe");
     else if (!strcmp(mode, "payload")) payload();
     else if (!strcmp(mode, "rss")) rss();
+    else if (!strcmp(mode, "rtt_tcp")) { use_tcp = 1; rtt(argc > 2 ? atoi(argv[2]) : 20000); }
+    else if (!strcmp(mode, "throughput_tcp")) { use_tcp = 1; throughput(); }
     else {
-        fprintf(stderr, "usage: pingpong rtt [ROUNDS] | throughput | cold_boot | payload | rss\n");
+        fprintf(stderr, "usage: pingpong rtt [ROUNDS] | throughput | cold_boot | payload | rss | rtt_tcp [ROUNDS] | throughput_tcp\n");
         return 2;
     }
     return 0;

@@ -1,11 +1,11 @@
-import FLAMEWire
+package import FLAMEWire
 
 /// Encodes jobs and their outcomes for the wire, and runs decoded jobs on the runner.
 ///
 /// Fields use ``CompactEncoder``'s binary format: parent and runner are the same build, so
 /// the format needs no self-description beyond keys, and byte arrays travel as one blob.
 /// (JSON took 0.9 s for a 1 MiB `[UInt8]` round trip; this takes milliseconds.)
-enum JobCodec {
+package enum JobCodec {
     /// A job ready to send: its type's wire name and its encoded fields.
     static func encode<J: Job>(_ job: J) throws(FLAMEError) -> (type: String, payload: [UInt8]) {
         (try JobTypeResolver.name(of: J.self), try encodeFields(job, what: "job \(J.self)"))
@@ -86,7 +86,7 @@ enum JobCodec {
 
     /// Runs the job named in `request` and returns how it ended. Never throws: every failure
     /// becomes a ``WireFailure`` the caller will see.
-    static func run(_ request: RunRequest) async -> CallOutcome {
+    package static func run(_ request: RunRequest) async -> CallOutcome {
         guard let type = JobTypeResolver.type(named: request.jobType) else {
             return .failure(
                 WireFailure(

@@ -119,7 +119,7 @@ struct PoolStateMachine<Instant: InstantProtocol>: Sendable where Instant.Durati
     var lifecycle = Lifecycle.running
     /// Every runner, in boot order (placement ties go to the oldest).
     var runnerOrder: [RunnerID] = []
-    var runners: [RunnerID: Runner] = [:]
+    var runners = RunnerTable()
     var calls: [CallID: Call] = [:]
     var waiters = Deque<Waiter>()
     var liveWaiters = Set<WaiterID>()
@@ -145,16 +145,9 @@ struct PoolStateMachine<Instant: InstantProtocol>: Sendable where Instant.Durati
     // MARK: - Queries
 
     var queueDepth: Int { liveWaiters.count }
-    var pendingBoots: Int { runners.values.count(where: { if case .booting = $0.phase { true } else { false } }) }
+    var pendingBoots: Int { runners.bootingCount }
     /// Runners that count toward `max`: booting or ready (not draining or exiting).
-    var activeRunnerCount: Int {
-        runners.values.count(where: {
-            switch $0.phase {
-            case .booting, .ready: true
-            case .draining, .exiting: false
-            }
-        })
-    }
+    var activeRunnerCount: Int { runners.bootingCount + runners.readyCount }
     var isDrained: Bool { runners.isEmpty }
 
     // MARK: - Events
@@ -314,13 +307,16 @@ struct PoolStateMachine<Instant: InstantProtocol>: Sendable where Instant.Durati
 
     // MARK: - Placement
 
+    /// The ready runner with the fewest calls and room for one more, the oldest of equals.
+    /// An idle one ends the search: nothing is less loaded.
     private func leastLoadedRunner() -> RunnerID? {
-        var best: Runner?
+        var best: (id: RunnerID, inFlight: Int)?
         for id in runnerOrder {
             guard let runner = runners[id], runner.phase == .ready,
                 runner.inFlight < limits.maxConcurrency
             else { continue }
-            if best == nil || runner.inFlight < best!.inFlight { best = runner }
+            if runner.inFlight == 0 { return id }
+            if best == nil || runner.inFlight < best!.inFlight { best = (id, runner.inFlight) }
         }
         return best?.id
     }

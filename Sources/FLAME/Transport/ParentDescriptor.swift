@@ -9,21 +9,21 @@ import Glibc
 /// remote backend can add a TCP address without a new variable, and runners need no JSON
 /// (nor Foundation, with its memory) to read it. The token is a per-runner secret; a runner
 /// that cannot echo it is refused.
-struct ParentDescriptor: Codable, Sendable, Equatable {
-    static let environmentKey = "FLAME_PARENT"
+package struct ParentDescriptor: Codable, Sendable, Equatable {
+    package static let environmentKey = "FLAME_PARENT"
 
     var version = 1
-    var runnerID: String
-    var token: String
+    package var runnerID: String
+    package var token: String
     /// The build identity the parent expects the runner to report.
-    var buildID: String
+    package var buildID: String
     /// The parent's pid when the runner is its child (else 0): the runner exits if its
     /// parent is not this process.
-    var parentPID: Int32
+    package var parentPID: Int32
     /// The inherited socket to the parent (local backend).
-    var fd: Int32?
+    package var fd: Int32?
     /// `host:port` of the parent's ``RunnerListener``, for runners that dial back over TCP.
-    var address: String?
+    package var address: String?
 
     init(runnerID: String, token: String, buildID: String, parentPID: Int32, fd: Int32?, address: String? = nil) {
         self.runnerID = runnerID
@@ -46,7 +46,7 @@ struct ParentDescriptor: Codable, Sendable, Equatable {
         return String(decoding: hex, as: UTF8.self)
     }
 
-    static func decode(_ text: String) throws -> ParentDescriptor {
+    package static func decode(_ text: String) throws -> ParentDescriptor {
         func nibble(_ c: UInt8) -> UInt8? {
             switch c {
             case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
@@ -86,11 +86,11 @@ struct ParentDescriptor: Codable, Sendable, Equatable {
 ///
 /// `FLAME_BUILD_ID`, when set, is the identity (deployments can pin it to a commit id);
 /// otherwise it is the executable file's device, inode, size and modification time.
-enum BuildIdentity {
+package enum BuildIdentity {
     static let environmentKey = "FLAME_BUILD_ID"
 
     /// The identity of the executable at `path` (defaults to this process's own).
-    static func of(path: String = "/proc/self/exe", environment: [String: String]? = nil) -> String {
+    package static func of(path: String = "/proc/self/exe", environment: [String: String]? = nil) -> String {
         let pinned = environment?[environmentKey] ?? getenv(environmentKey).map { String(cString: $0) }
         if let pinned, !pinned.isEmpty { return pinned }
         var info = stat()
@@ -101,7 +101,7 @@ enum BuildIdentity {
 
 /// CPU time and resident memory of this process, for heartbeats (and the chaos suite's probe).
 package enum ResourceUsage {
-    static func cpuNanoseconds() -> UInt64 {
+    package static func cpuNanoseconds() -> UInt64 {
         var usage = rusage()
         guard getrusage(RUSAGE_SELF.rawValue, &usage) == 0 else { return 0 }
         func nanos(_ time: timeval) -> UInt64 { UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_usec) * 1_000 }
