@@ -170,7 +170,7 @@ let package = Package(
             name: "FLAMEAdminTests",
             dependencies: [
                 "FLAME", "FLAMEAdmin", "FLAMEAdminClient", "FLAMEAdminProtocol", "FLAMEChaos", "FLAMETestJobs", "FLAMETestSupport",
-                "flame-test-runner", "flamectl",
+                "flame-test-runner", "flamectl", "flame-demo",
             ],
             swiftSettings: strictSettings
         ),

@@ -86,7 +86,9 @@ final class SwarmLauncher: RunnerLauncher {
     /// Ends the hosts (their runners' connections close with them).
     func stop() {
         for host in hosts {
-            close(host.control)
+            // shutdown, not just close: a reader thread blocked on the descriptor would keep
+            // the socket open, and the host would never see its end.
+            Glibc.shutdown(host.control, Int32(SHUT_RDWR))
             var status: Int32 = 0
             waitpid(host.pid, &status, 0)
         }

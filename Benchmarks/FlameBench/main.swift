@@ -290,20 +290,25 @@ if wanted("swarm") {
     let server = AdminServer(.init(app: "flame-bench", path: "/tmp/flame-bench-\(getpid())/swarm.sock"))
     try server.start()
     var snapshots: [Double] = []
+    var builds: [Double] = []
     var bytes = 0
     for _ in 0..<50 {
         let start = ContinuousClock.now
-        let line = try AdminCodec.line(AdminReply.snapshot(await server.snapshot()))
+        let snapshot = await server.snapshot()
+        builds.append(microseconds(ContinuousClock.now - start))
+        let line = try AdminCodec.line(AdminReply.snapshot(snapshot))
         snapshots.append(microseconds(ContinuousClock.now - start))
         bytes = line.count
     }
     server.stop()
+    let shutdownStarted = ContinuousClock.now
+    await pool.shutdown()
+    let shutdown = ContinuousClock.now - shutdownStarted
+    launcher.stop()
     report("swarm", [
         "runners": Double(connected), "parent_threads": Double(threads), "parent_cpu_percent": cpu,
         "rtt_p50_us": percentile(crowded, 0.5), "rtt_1_runner_p50_us": percentile(alone, 0.5),
-        "boot_all_s": microseconds(booted) / 1e6, "snapshot_us": percentile(snapshots.sorted(), 0.5),
-        "snapshot_bytes": Double(bytes),
+        "boot_all_s": microseconds(booted) / 1e6, "snapshot_us": percentile(snapshots.sorted(), 0.5), "snapshot_build_us": percentile(builds.sorted(), 0.5),
+        "snapshot_bytes": Double(bytes), "shutdown_s": microseconds(shutdown) / 1e6,
     ])
-    await pool.shutdown()
-    launcher.stop()
 }
