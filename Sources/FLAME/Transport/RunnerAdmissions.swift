@@ -66,7 +66,7 @@ final class RunnerAdmissions: Sendable {
             if hello.buildID != entry.expectation.buildID {
                 return .failure(HelloRefusal(error: FLAMEError(
                     .buildMismatch,
-                    "runner \(hello.runnerID) is build \(hello.buildID) but the parent expects \(entry.expectation.buildID); "
+                    "runner \(hello.runnerID) is build \(quoted(hello.buildID)) but the parent expects \(entry.expectation.buildID); "
                         + "parent and runners must run the same executable"), failsBoot: true))
             }
             entries[hello.runnerID]?.connected = true
