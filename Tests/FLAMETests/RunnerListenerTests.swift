@@ -82,6 +82,37 @@ import Glibc
         await listener.close()
     }
 
+    @Test func connectionsWaitingToSayHelloAreBounded() async throws {
+        let log = RecordedLog()
+        let listener = try await RunnerListener.start(.init(helloTimeout: .seconds(20), maximumPendingHellos: 2), logger: log.logger)
+        let port = try #require(Int(listener.advertisedAddress.split(separator: ":").last!))
+        // Two silent peers hold the two places (until their 20 s deadline); a third is
+        // closed at once.
+        let silent = (0..<2).map { _ in Task { try await onDedicatedThread { try HostilePeer.sendAndWaitForClose(port: port, []) } } }
+        #expect(await eventually { log.messages.isEmpty && listener.admissions.count == 0 })
+        try await Task.sleep(for: .milliseconds(300))  // the two are accepted first
+        let started = ContinuousClock.now
+        let third = try await onDedicatedThread { try HostilePeer.sendAndWaitForClose(port: port, []) }
+        #expect(third)
+        #expect(ContinuousClock.now - started < .seconds(3), "the third waited for a deadline")
+        #expect(log.messages.contains { $0.contains("too many connections waiting to say hello") })
+        await listener.close()
+        for peer in silent { peer.cancel() }
+    }
+
+    @Test func twoPoolsOfOneNameOnOneListenerDoNotTakeEachOthersRunners() async throws {
+        let listener = try await RunnerListener.start()
+        let backend = LauncherBackend(
+            launcher: LocalProcessLauncher(executable: TestRunner.executable, arguments: []), listener: listener)
+        let first = try await Pool(PoolConfiguration(name: "twin", min: 1, max: 1), backend: backend)
+        let error = await caught { try await Pool(PoolConfiguration(name: "twin", min: 1, max: 1), backend: backend) }
+        #expect("\(error.map { "\($0)" } ?? "")".contains("already taken"), "\(String(describing: error))")
+        #expect(try await first.call(Echo(3)) == 3)
+        await first.shutdown()
+        #expect(listener.admissions.count == 0)
+        await listener.close()
+    }
+
     @Test func tokensCompareEqualOnlyWhenEqual() {
         #expect(RunnerAdmissions.constantTimeEqual("abc", "abc"))
         #expect(!RunnerAdmissions.constantTimeEqual("abc", "abd"))

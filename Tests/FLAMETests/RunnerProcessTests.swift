@@ -80,6 +80,26 @@ import Testing
         }
     }
 
+    /// Large frames fill the socket, so their rest and the small frames sent after them go
+    /// through the event loop: every payload must arrive whole and be its own call's. (The
+    /// narrower race, a sender appending while another's write comes back short, is not
+    /// forced here.)
+    @Test(arguments: TestTransport.allCases) func framesQueuedBehindAFullSocketKeepTheirOrder(over transport: TestTransport) async throws {
+        try await withPool(PoolConfiguration(name: "full", max: 1, maxConcurrency: 64), over: transport) { pool in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<48 {
+                    group.addTask {
+                        let size = index % 3 == 0 ? 700_000 + index : index
+                        let bytes = [UInt8](repeating: UInt8(index), count: size)
+                        let echoed = try await pool.call(Blob(bytes: bytes, replySize: -1))
+                        #expect(echoed == bytes, "call \(index)")
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+    }
+
     @Test(arguments: TestTransport.allCases) func manyConcurrentCallsEachGetTheirOwnResult(over transport: TestTransport) async throws {
         try await withPool(PoolConfiguration(name: "many", max: 2, maxConcurrency: 16), over: transport) { pool in
             try await withThrowingTaskGroup(of: (Int, Int).self) { group in

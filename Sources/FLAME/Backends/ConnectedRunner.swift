@@ -34,9 +34,9 @@ final class ConnectedRunner: RunnerLink, RunnerConnectionDelegate {
     private let logger: Logger
     private let state = Mutex(State())
     /// Called once the runner is gone (withdraws it from the listener's admissions).
-    private let onGone: @Sendable () -> Void
+    private let onGone: @Sendable (ConnectedRunner) -> Void
 
-    init(spec: RunnerSpec, events: any RunnerEventHandler, logger: Logger, onGone: @escaping @Sendable () -> Void = {}) {
+    init(spec: RunnerSpec, events: any RunnerEventHandler, logger: Logger, onGone: @escaping @Sendable (ConnectedRunner) -> Void = { _ in }) {
         self.spec = spec
         self.events = events
         var logger = logger
@@ -68,7 +68,7 @@ final class ConnectedRunner: RunnerLink, RunnerConnectionDelegate {
                 state.phase = .gone
                 state.over = true
             }
-            onGone()
+            onGone(self)
             throw error
         }
         let killNow = state.withLock { state -> Bool in
@@ -125,7 +125,8 @@ final class ConnectedRunner: RunnerLink, RunnerConnectionDelegate {
             return (.some(waiter), true)
         }
         guard accepted else {
-            connection.close()  // its boot ended meanwhile
+            logger.warning("runner connected after its boot ended; closing its connection")
+            connection.close()
             return
         }
         if let waiter { waiter?.resume() }
@@ -190,7 +191,7 @@ final class ConnectedRunner: RunnerLink, RunnerConnectionDelegate {
             return (how, true)
         }
         guard let report else { return }
-        onGone()
+        onGone(self)
         if report.wasRunning { events.exited(FLAMEError(.runnerExited, "runner \(spec.runnerID) \(report.how)")) }
     }
 

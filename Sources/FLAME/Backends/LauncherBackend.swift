@@ -23,11 +23,11 @@ public struct LauncherBackend: Backend {
     public func boot(_ spec: RunnerSpec, events: any RunnerEventHandler) async throws -> any RunnerLink {
         let admissions = listener.admissions
         let runnerID = spec.runnerID
-        let runner = ConnectedRunner(spec: spec, events: events, logger: logger) { admissions.withdraw(runnerID) }
+        let runner = ConnectedRunner(spec: spec, events: events, logger: logger) { runner in admissions.withdraw(runnerID, of: runner) }
         let expectation = RunnerExpectation(
             runnerID: spec.runnerID, token: ParentDescriptor.makeToken(), buildID: launcher.buildID,
             heartbeatInterval: spec.heartbeatInterval)
-        admissions.expect(expectation, delegate: runner)
+        try admissions.expect(expectation, delegate: runner)
         let descriptor = ParentDescriptor(
             runnerID: spec.runnerID, token: expectation.token, buildID: expectation.buildID,
             parentPID: launcher.launchesChildren ? getpid() : 0, fd: nil, address: listener.advertisedAddress)

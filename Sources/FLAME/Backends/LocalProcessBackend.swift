@@ -65,8 +65,7 @@ public struct LocalProcessBackend: Backend {
         do {
             _ = try await RunnerTransport.adopt(socket: sockets[0], expecting: expectation, owner: runner, logger: logger)
         } catch {
-            close(sockets[0])
-            close(sockets[1])
+            close(sockets[1])  // sockets[0] swift-nio closed when it failed to adopt it
             throw FLAMEError(.bootFailed, "cannot serve the runner's socket: \(error)")
         }
         let descriptor = ParentDescriptor(

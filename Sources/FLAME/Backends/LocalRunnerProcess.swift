@@ -51,8 +51,7 @@ final class LocalRunnerProcess: LaunchedRunner {
                     .get()
                 state.withLock { $0.pipes.append(channel) }
             } catch {
-                close(fd)
-                pipeClosed()
+                pipeClosed()  // swift-nio closed the descriptor when it failed to adopt it
             }
         }
     }
@@ -62,7 +61,14 @@ final class LocalRunnerProcess: LaunchedRunner {
         let reaped = state.withLock { state -> Bool in
             guard state.exitStatus == nil, let pid else { return false }
             var status: Int32 = 0
-            guard waitpid(pid, &status, WNOHANG) == pid else { return false }
+            let result = waitpid(pid, &status, WNOHANG)
+            if result < 0, errno == ECHILD {
+                // Someone else reaped it (SIGCHLD ignored, a waitpid(-1) in the app): it is
+                // gone, how is unknown.
+                state.exitStatus = -1
+                return true
+            }
+            guard result == pid else { return false }
             state.exitStatus = status
             return true
         }

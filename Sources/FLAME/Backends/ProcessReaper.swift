@@ -37,11 +37,7 @@ final class ProcessReaper: Sendable {
     func watch(pid: Int32, tryReap: @escaping @Sendable () -> Bool) {
         let pidfd = flame_pidfd_open(pid)
         guard pidfd >= 0 else {
-            let key = nextPolledKey.withLock { key in
-                defer { key -= 1 }
-                return key
-            }
-            watches.withLock { $0[key] = Watch(pidfd: -1, tryReap: tryReap) }
+            poll(tryReap)
             return
         }
         watches.withLock { $0[pidfd] = Watch(pidfd: pidfd, tryReap: tryReap) }
@@ -50,9 +46,19 @@ final class ProcessReaper: Sendable {
         event.data.fd = pidfd
         if epoll_ctl(epoll, EPOLL_CTL_ADD, pidfd, &event) != 0 {
             // Cannot happen for a fresh pidfd; poll it rather than lose the exit.
-            watches.withLock { $0[pidfd] = Watch(pidfd: -1, tryReap: tryReap) }
+            watches.withLock { _ = $0.removeValue(forKey: pidfd) }
             close(pidfd)
+            poll(tryReap)
         }
+    }
+
+    /// Watches a process without a pidfd: polled, under a key no descriptor can take.
+    private func poll(_ tryReap: @escaping @Sendable () -> Bool) {
+        let key = nextPolledKey.withLock { key in
+            defer { key -= 1 }
+            return key
+        }
+        watches.withLock { $0[key] = Watch(pidfd: -1, tryReap: tryReap) }
     }
 
     private func run() {

@@ -321,7 +321,9 @@ public actor Pool {
     private func timerFired(at instant: ContinuousClock.Instant) {
         guard timer?.at == instant else { return }
         timer = nil
-        accountForEndedCalls()  // a call answered just before its deadline did not time out
+        // A call whose caller has its answer and recorded it did not time out. (One answered
+        // but not yet recorded can still be: it counts as timed out only, see callFinished.)
+        accountForEndedCalls()
         perform(machine.tick(now: .now))
     }
 

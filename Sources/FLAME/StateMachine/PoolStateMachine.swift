@@ -198,7 +198,11 @@ struct PoolStateMachine<Instant: InstantProtocol>: Sendable where Instant.Durati
     mutating func callFinished(_ id: CallID, succeeded: Bool, on runner: RunnerID? = nil, now: Instant) -> [Action] {
         guard let placed = calls[id]?.runner, runner == nil || runner == placed, let call = calls.removeValue(forKey: id) else { return [] }
         var actions: [Action] = []
-        if succeeded { callsCompleted += 1 } else if call.killAt == nil { callsFailed += 1 }
+        // A call with a kill deadline was already counted: timed out (its caller got the
+        // timeout; an answer racing the deadline arrives here after it) or abandoned.
+        if call.killAt == nil {
+            if succeeded { callsCompleted += 1 } else { callsFailed += 1 }
+        }
         guard var runner = runners[call.runner] else { return actions }
         runner.inFlight -= 1
         if call.isChild { runner.children -= 1 }

@@ -33,14 +33,26 @@ final class RunnerAdmissions: Sendable {
     }
     private let entries = Mutex<[String: Entry]>([:])
 
-    /// Starts expecting the runner; `delegate` hears of its connection.
-    func expect(_ expectation: RunnerExpectation, delegate: any RunnerConnectionDelegate) {
-        entries.withLock { $0[expectation.runnerID] = Entry(expectation: expectation, delegate: delegate) }
+    /// Starts expecting the runner; `delegate` hears of its connection. Throws when another
+    /// boot already expects that id (two pools of one name on one listener).
+    func expect(_ expectation: RunnerExpectation, delegate: any RunnerConnectionDelegate) throws(FLAMEError) {
+        let taken = entries.withLock { entries -> Bool in
+            guard entries[expectation.runnerID] == nil else { return true }
+            entries[expectation.runnerID] = Entry(expectation: expectation, delegate: delegate)
+            return false
+        }
+        if taken {
+            throw FLAMEError(
+                .bootFailed,
+                "runner id \(expectation.runnerID) is already taken on this listener: pools sharing a listener need distinct names")
+        }
     }
 
-    /// Stops expecting (or serving) the runner: its boot ended or it is gone.
-    func withdraw(_ runnerID: String) {
-        _ = entries.withLock { $0.removeValue(forKey: runnerID) }
+    /// Stops expecting (or serving) `delegate`'s runner: its boot ended or it is gone.
+    func withdraw(_ runnerID: String, of delegate: any RunnerConnectionDelegate) {
+        entries.withLock { entries in
+            if let entry = entries[runnerID], entry.delegate === delegate { entries[runnerID] = nil }
+        }
     }
 
     /// How many runners are expected or connected.
@@ -96,6 +108,11 @@ final class RunnerAdmissions: Sendable {
 /// A peer-supplied string for a log line: quoted, control characters escaped, at most 80
 /// characters, so a hostile hello cannot forge log lines.
 func quoted(_ text: String) -> String {
-    let shown = text.unicodeScalars.prefix(80).map { $0.properties.generalCategory == .control ? $0.escaped(asASCII: true) : String($0) }
+    let shown = text.unicodeScalars.prefix(80).map { scalar in
+        switch scalar.properties.generalCategory {
+        case .control, .format, .lineSeparator, .paragraphSeparator: scalar.escaped(asASCII: true)
+        default: String(scalar)
+        }
+    }
     return "\"" + shown.joined() + (text.unicodeScalars.count > 80 ? "…" : "") + "\""
 }

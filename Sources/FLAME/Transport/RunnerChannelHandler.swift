@@ -1,6 +1,7 @@
 import FLAMEWire
 import Logging
 import NIOCore
+import Synchronization
 
 /// The parent's end of one runner connection, on its event loop: the hello first, checked
 /// against the admissions table within a deadline, then every frame to the runner it proved
@@ -25,21 +26,33 @@ final class RunnerChannelHandler: ChannelInboundHandler {
     /// peer is our child, so its failed hello is that boot's failure).
     private let owner: (any RunnerConnectionDelegate)?
     private let helloTimeout: Duration?
+    /// For accepted connections: the listener's count of connections yet to say hello.
+    private let pending: PendingHellos?
+    private var countedAsPending = false
     private let logger: Logger
     private var connection: RunnerConnection?
     private var helloDeadline: Scheduled<Void>?
 
-    init(admissions: RunnerAdmissions, owner: (any RunnerConnectionDelegate)?, helloTimeout: Duration?, logger: Logger) {
+    init(
+        admissions: RunnerAdmissions, owner: (any RunnerConnectionDelegate)?, helloTimeout: Duration?, pending: PendingHellos? = nil,
+        logger: Logger
+    ) {
         self.admissions = admissions
+        self.pending = pending
         self.owner = owner
         self.helloTimeout = helloTimeout
         self.logger = logger
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        // The socket itself, for senders' direct writes (see RunnerConnection).
-        let socket = try? context.pipeline.syncOperations.withUnsafeTransportIfAvailable(of: NIOBSDSocket.Handle.self) { $0 }
-        connection = RunnerConnection(channel: context.channel, socket: socket ?? nil)
+        connection = RunnerConnection(channel: context.channel)
+        if let pending, !pending.enter() {
+            state = .closed
+            logger.error("runner connection refused: too many connections waiting to say hello", metadata: ["peer": "\(connection?.peer ?? "?")", "limit": "\(pending.limit)"])
+            context.close(promise: nil)
+            return
+        }
+        countedAsPending = pending != nil
         if let helloTimeout {
             let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             helloDeadline = context.eventLoop.scheduleTask(in: .nanoseconds(helloTimeout.nanoseconds)) {
@@ -76,7 +89,14 @@ final class RunnerChannelHandler: ChannelInboundHandler {
         switch admissions.admit(hello) {
         case .success(let (expectation, delegate)):
             helloDeadline?.cancel()
+            leavePending()
             state = .admitted(delegate)
+            // Senders may now write straight to the socket (see RunnerConnection).
+            if let socket = try? context.pipeline.syncOperations.withUnsafeTransportIfAvailable(
+                of: NIOBSDSocket.Handle.self, { $0 }) ?? nil
+            {
+                connection?.writeDirectly(through: socket)
+            }
             let milliseconds = UInt32(clamping: expectation.heartbeatInterval.nanoseconds / 1_000_000)
             connection?.send(.welcome(heartbeatIntervalMilliseconds: max(milliseconds, 1)))
             if let connection { delegate.connected(connection) }
@@ -121,8 +141,14 @@ final class RunnerChannelHandler: ChannelInboundHandler {
         }
     }
 
+    private func leavePending() {
+        if countedAsPending { pending?.leave() }
+        countedAsPending = false
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
         helloDeadline?.cancel()
+        leavePending()
         connection?.markClosed()
         if case .admitted(let delegate) = state {
             state = .closed
@@ -144,4 +170,24 @@ extension RunnerMessage {
         case .heartbeat: "a heartbeat"
         }
     }
+}
+
+/// Accepted connections that have not said hello yet, bounded: each costs a socket and a
+/// deadline, and a flood of them must not take the descriptors real runners need.
+final class PendingHellos: Sendable {
+    let limit: Int
+    private let count = Mutex(0)
+
+    init(limit: Int) { self.limit = limit }
+
+    /// Counts one more; false (not counted) when `limit` are already waiting.
+    func enter() -> Bool {
+        count.withLock { count in
+            guard count < limit else { return false }
+            count += 1
+            return true
+        }
+    }
+
+    func leave() { count.withLock { $0 -= 1 } }
 }

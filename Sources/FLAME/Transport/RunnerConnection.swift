@@ -55,11 +55,19 @@ final class RunnerConnection: Sendable {
     let channel: any Channel
     private let outbox: Mutex<Outbox>
 
-    /// `socket`: the channel's descriptor, when known, for direct writes (it is duplicated
-    /// here, on the event loop, while the channel surely holds it open).
-    init(channel: any Channel, socket: Int32?) {
+    init(channel: any Channel) {
         self.channel = channel
-        self.outbox = Mutex(Outbox(socket: socket.map { fcntl($0, F_DUPFD_CLOEXEC, 0) } ?? -1))
+        self.outbox = Mutex(Outbox(socket: -1))
+    }
+
+    /// From now on senders write through `socket`, the channel's descriptor, duplicated here
+    /// (on the event loop, while the channel surely holds it open). Called once the runner
+    /// is admitted: a peer that never proves itself costs one descriptor, not two.
+    func writeDirectly(through socket: Int32) {
+        outbox.withLock { outbox in
+            guard !outbox.closed, outbox.socket < 0 else { return }
+            outbox.socket = fcntl(socket, F_DUPFD_CLOEXEC, 0)
+        }
     }
 
     /// Sends a message; a closed connection drops it (the runner's exit is reported apart).
@@ -78,7 +86,11 @@ final class RunnerConnection: Sendable {
         case .nothing: break
         case .flush: channel.eventLoop.execute { self.flush() }
         case .write(var batch, let socket):
+            // A sender writes at most this many batches for others before it hands the rest to
+            // the event loop, so no caller's thread is kept writing for everyone under load.
+            var batchesLeft = 16
             while true {
+                batchesLeft -= 1
                 let written = Self.sendWithoutBlocking(batch, to: socket)
                 let more = outbox.withLock { outbox -> Next in
                     let partial = written < batch.count
@@ -87,7 +99,7 @@ final class RunnerConnection: Sendable {
                         outbox.pending.insert(contentsOf: batch[written...], at: 0)
                     }
                     batch.removeAll(keepingCapacity: batch.capacity <= 64 * 1024)
-                    guard !outbox.closed, !partial, !outbox.pending.isEmpty else {
+                    guard !outbox.closed, !partial, !outbox.pending.isEmpty, batchesLeft > 0 else {
                         outbox.writing = false
                         outbox.spare = batch
                         if outbox.closed {

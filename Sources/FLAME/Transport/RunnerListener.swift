@@ -20,12 +20,19 @@ public final class RunnerListener: Sendable {
         public var advertisedHost: String?
         /// How long an accepted connection may take to send a valid hello.
         public var helloTimeout: Duration
+        /// At most this many accepted connections may be waiting to say hello; more are
+        /// closed at once (and logged), so a flood cannot take the descriptors boots need.
+        public var maximumPendingHellos: Int
 
-        public init(host: String = "127.0.0.1", port: Int = 0, advertisedHost: String? = nil, helloTimeout: Duration = .seconds(5)) {
+        public init(
+            host: String = "127.0.0.1", port: Int = 0, advertisedHost: String? = nil, helloTimeout: Duration = .seconds(5),
+            maximumPendingHellos: Int = 256
+        ) {
             self.host = host
             self.port = port
             self.advertisedHost = advertisedHost
             self.helloTimeout = helloTimeout
+            self.maximumPendingHellos = maximumPendingHellos
         }
     }
 
@@ -42,21 +49,27 @@ public final class RunnerListener: Sendable {
         self.admissions = admissions
         self.channel = channel
         self.boundAddress = "\(configuration.host):\(port)"
-        self.advertisedAddress = "\(configuration.advertisedHost ?? configuration.host):\(port)"
+        // A wildcard bind is no address to dial: then this host's name, unless told otherwise.
+        let wildcard = ["0.0.0.0", "::", "[::]"].contains(configuration.host)
+        self.advertisedAddress = "\(configuration.advertisedHost ?? (wildcard ? ParentDialer.hostName() : configuration.host)):\(port)"
     }
 
     /// Binds the listener; throws ``FLAMEError/Code/bootFailed`` when the address cannot be bound.
     public static func start(_ configuration: Configuration = Configuration(), logger: Logger = Logger(label: "flame.listener")) async throws -> RunnerListener {
         let admissions = RunnerAdmissions()
         let helloTimeout = configuration.helloTimeout
+        let pending = PendingHellos(limit: configuration.maximumPendingHellos)
         let channel: any Channel
         do {
             channel = try await ServerBootstrap(group: RunnerTransport.group)
                 .serverChannelOption(.backlog, value: 1024)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
+                // A runner host that vanishes (power, network) leaves no FIN: keepalive finds it.
+                .childChannelOption(.socketOption(.so_keepalive), value: 1)
                 .childChannelInitializer { channel in
-                    RunnerTransport.configure(channel, admissions: admissions, owner: nil, helloTimeout: helloTimeout, logger: logger)
+                    RunnerTransport.configure(
+                        channel, admissions: admissions, owner: nil, helloTimeout: helloTimeout, pending: pending, logger: logger)
                 }
                 .bind(host: configuration.host, port: configuration.port)
                 .get()

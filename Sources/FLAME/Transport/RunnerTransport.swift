@@ -15,12 +15,12 @@ enum RunnerTransport {
     /// Installs the frame codec and the runner handler on a new connection's pipeline.
     static func configure(
         _ channel: any Channel, admissions: RunnerAdmissions, owner: (any RunnerConnectionDelegate)?,
-        helloTimeout: Duration?, logger: Logger
+        helloTimeout: Duration?, pending: PendingHellos? = nil, logger: Logger
     ) -> EventLoopFuture<Void> {
         channel.eventLoop.makeCompletedFuture {
             try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameCodec()))
             try channel.pipeline.syncOperations.addHandler(
-                RunnerChannelHandler(admissions: admissions, owner: owner, helloTimeout: helloTimeout, logger: logger))
+                RunnerChannelHandler(admissions: admissions, owner: owner, helloTimeout: helloTimeout, pending: pending, logger: logger))
         }
     }
 
@@ -30,7 +30,7 @@ enum RunnerTransport {
         socket: Int32, expecting expectation: RunnerExpectation, owner: any RunnerConnectionDelegate, logger: Logger
     ) async throws -> any Channel {
         let admissions = RunnerAdmissions()
-        admissions.expect(expectation, delegate: owner)
+        try admissions.expect(expectation, delegate: owner)
         return try await ClientBootstrap(group: group)
             .channelInitializer { channel in
                 configure(channel, admissions: admissions, owner: owner, helloTimeout: nil, logger: logger)
