@@ -24,9 +24,7 @@ public struct LauncherBackend: Backend {
         let admissions = listener.admissions
         let runnerID = spec.runnerID
         let runner = ConnectedRunner(spec: spec, events: events, logger: logger) { runner in admissions.withdraw(runnerID, of: runner) }
-        let expectation = RunnerExpectation(
-            runnerID: spec.runnerID, token: ParentDescriptor.makeToken(), buildID: launcher.buildID,
-            heartbeatInterval: spec.heartbeatInterval)
+        let expectation = RunnerExpectation(for: spec, buildID: launcher.buildID)
         try admissions.expect(expectation, delegate: runner)
         let descriptor = ParentDescriptor(
             runnerID: spec.runnerID, token: expectation.token, buildID: expectation.buildID,

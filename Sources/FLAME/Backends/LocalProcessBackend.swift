@@ -59,9 +59,7 @@ public struct LocalProcessBackend: Backend {
             throw FLAMEError(.bootFailed, "socketpair failed: \(String(cString: strerror(errno)))")
         }
         let runner = ConnectedRunner(spec: spec, events: events, logger: logger)
-        let expectation = RunnerExpectation(
-            runnerID: spec.runnerID, token: ParentDescriptor.makeToken(), buildID: launcher.buildID,
-            heartbeatInterval: spec.heartbeatInterval)
+        let expectation = RunnerExpectation(for: spec, buildID: launcher.buildID)
         do {
             _ = try await RunnerTransport.adopt(socket: sockets[0], expecting: expectation, owner: runner, logger: logger)
         } catch {

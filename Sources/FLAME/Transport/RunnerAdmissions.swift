@@ -10,6 +10,18 @@ struct RunnerExpectation: Sendable {
     var buildID: String
     /// Sent back in the welcome.
     var heartbeatInterval: Duration
+
+    /// What the runner of `spec` must prove: a fresh token, and the build of `buildID`.
+    init(for spec: RunnerSpec, buildID: String) {
+        self.init(runnerID: spec.runnerID, token: ParentDescriptor.makeToken(), buildID: buildID, heartbeatInterval: spec.heartbeatInterval)
+    }
+
+    init(runnerID: String, token: String, buildID: String, heartbeatInterval: Duration) {
+        self.runnerID = runnerID
+        self.token = token
+        self.buildID = buildID
+        self.heartbeatInterval = heartbeatInterval
+    }
 }
 
 /// Why a hello was refused, and whether the boot it claims to be fails with it.
