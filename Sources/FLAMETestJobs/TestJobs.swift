@@ -159,6 +159,17 @@ public struct IdleIfFileExists: Job {
     public func run() async throws -> Bool { access(path, F_OK) == 0 }
 }
 
+/// Keeps its runner busy until a file the test controls exists (a gate no machine's load can
+/// open early or late).
+public struct WaitUntilFileExists: Job {
+    public var path: String
+    public init(path: String) { self.path = path }
+    public func run() async throws -> Bool {
+        while access(path, F_OK) != 0 { try await Task.sleep(for: .milliseconds(10)) }
+        return true
+    }
+}
+
 enum TickCounter {
     nonisolated(unsafe) private static var count = 0
     private static let lock = NSLockish()

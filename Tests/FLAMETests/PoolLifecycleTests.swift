@@ -11,18 +11,27 @@ import Testing
     @Test(arguments: TestTransport.allCases) func minRunnersBootWithThePoolAndIdleOnesAboveMinShutDown(over transport: TestTransport) async throws {
         let shrinks = Mutex(0)
         var configuration = PoolConfiguration(name: "idle", min: 1, max: 3, maxConcurrency: 1)
-        // Long enough that the first runner, done before the two that booted for the other
-        // calls, is not retired before they finish on a loaded machine (seen in a full run).
         configuration.idleShutdownAfter = .seconds(1)
         configuration.onShrink = { _ in shrinks.withLock { $0 += 1 } }
         try await withPool(configuration, over: transport) { pool in
             #expect(await pool.status().runners.map(\.state) == [.idle])
-            // Three slow calls at once grow the pool to max.
-            try await withThrowingTaskGroup(of: Int.self) { group in
-                for _ in 0..<3 { group.addTask { try await pool.call(Sleep(milliseconds: 300)) } }
-                try await group.waitForAll()
+            // Three calls at once grow the pool to max. Each holds its runner until the test
+            // opens the gate, so all three are in flight together however late a loaded
+            // machine boots a runner or starts a call (timed calls were not: seen in CI).
+            let gate = "/tmp/flame-idle-gate-\(getpid())-\(transport)"
+            unlink(gate)
+            defer { unlink(gate) }
+            let calls = Task {
+                try await withThrowingTaskGroup(of: Bool.self) { group in
+                    for _ in 0..<3 { group.addTask { try await pool.call(WaitUntilFileExists(path: gate)) } }
+                    try await group.waitForAll()
+                }
             }
-            #expect(await pool.status().runners.count == 3)
+            let allBusy = await eventually(within: .seconds(30)) { await pool.status().runners.filter { $0.state == .busy }.count == 3 }
+            let seen = await pool.status()
+            #expect(allBusy, "runners: \(seen.runners.map { "\($0.id) \($0.state)" }), waiting \(seen.queueDepth), booting \(seen.pendingBoots)")
+            close(open(gate, O_CREAT | O_WRONLY, 0o600))
+            try await calls.value
             let pids = await pool.status().runners.compactMap(\.pid)
             // Idle for 1 s: back to min, and the processes are really gone.
             await eventually { await pool.status().runners.count == 1 }
