@@ -24,16 +24,25 @@ public struct LocalProcessBackend: Backend {
     }
 
     /// The executable to launch. Defaults to `/proc/self/exe`, this process's own binary.
-    public var executable: String { launcher.executable }
+    public var executable: String {
+        get { launcher.executable }
+        set { launcher.executable = newValue }
+    }
     /// Its arguments (without argv[0]). Defaults to this process's own, so an app that
     /// parses its command line before `FLAME.bootstrap()` sees the same one.
-    public var arguments: [String] { launcher.arguments }
+    public var arguments: [String] {
+        get { launcher.arguments }
+        set { launcher.arguments = newValue }
+    }
     /// Extra environment for runners, on top of the parent's.
-    public var environment: [String: String] { launcher.environment }
+    public var environment: [String: String] {
+        get { launcher.environment }
+        set { launcher.environment = newValue }
+    }
     public var transport: Transport
     /// Where protocol violations of runners (bad frames, failed handshakes) are reported.
     public var logger: Logger
-    private let launcher: LocalProcessLauncher
+    private var launcher: LocalProcessLauncher
 
     public init(
         executable: String = "/proc/self/exe", arguments: [String]? = nil, environment: [String: String] = [:],
