@@ -29,7 +29,10 @@ test: ## the whole test suite: the short chaos profile over socketpairs and over
 	$(SWIFT) build $(RELEASE_FLAGS) --product flame-chaos
 	"$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/flame-chaos" --profile short --transport socketpair
 	"$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/flame-chaos" --profile short --transport tcp
-	$(SWIFT) test
+	@# The thread-count test boots 40 runners of a flame-demo: alone first, since beside the
+	@# rest of the suite those boots starve the timing of other tests on two cores.
+	$(SWIFT) test --filter ThreadCountTests
+	$(SWIFT) test --skip ThreadCountTests
 
 chaos: ## the long reliability profile: 60 s fault phases under load, a 10-minute soak (~13 min); CHAOS_TRANSPORT=tcp for TCP runners
 	$(SWIFT) build $(RELEASE_FLAGS) --product flame-chaos
