@@ -14,7 +14,9 @@ import Glibc
 @Suite(.timeLimit(.minutes(1))) struct RunnerListenerTests {
     @Test func hostilePeersAreRefusedAndLoggedWhileThePoolServesOn() async throws {
         let log = RecordedLog()
-        let listener = try await RunnerListener.start(.init(helloTimeout: .milliseconds(500)), logger: log.logger)
+        // The hello deadline is short for the silent peer, yet long enough that a loaded
+        // machine reads the others' hellos first (500 ms was not: seen in CI).
+        let listener = try await RunnerListener.start(.init(helloTimeout: .seconds(3)), logger: log.logger)
         let launcher = CapturingLauncher(base: LocalProcessLauncher(executable: TestRunner.executable, arguments: []))
         let backend = LauncherBackend(launcher: launcher, listener: listener)
         let pool = try await Pool(PoolConfiguration(name: "guarded", min: 1, max: 1, maxConcurrency: 4), backend: backend)
@@ -56,7 +58,7 @@ import Glibc
             // Refused at once, or at the hello deadline for a silent peer, not at some
             // later timeout (the bound is loose: the suite loads both cores).
             #expect(ContinuousClock.now - started < .seconds(9), "\(peer.name)")
-            #expect(await eventually(within: .seconds(5)) { log.messages.contains { $0.contains(peer.logged) } }, "\(peer.name) was not logged")
+            #expect(await eventually(within: .seconds(5)) { log.messages.contains { $0.contains(peer.logged) } }, "\(peer.name) was not logged; logged: \(log.messages)")
         }
         stop.withLock { $0 = true }
         let served = try await load.value
