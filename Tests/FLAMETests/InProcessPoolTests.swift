@@ -24,7 +24,10 @@ import Glibc
     @Test func growCallbacksReportEachBootAndItsResult() async throws {
         let events = Mutex<[String]>([])
         let attempts = Mutex(0)
-        var configuration = PoolConfiguration(name: "grow", max: 1, timeout: .seconds(5))
+        // The timeout only bounds the test (the retry comes after 1 s): under the full suite's
+        // load a 5 s one expired once in a dozen runs, for reasons not yet found (the call sat
+        // placed and unanswered; alone, 20 of 20 runs passed).
+        var configuration = PoolConfiguration(name: "grow", max: 1, timeout: .seconds(20))
         configuration.onGrowStart = { growth in events.withLock { $0.append("start \(growth.runnerID)") } }
         configuration.onGrowEnd = { growth, result in
             events.withLock { $0.append("end \(growth.runnerID) \((try? result.get()) != nil ? "ok" : "failed")") }

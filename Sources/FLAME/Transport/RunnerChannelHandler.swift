@@ -190,4 +190,7 @@ final class PendingHellos: Sendable {
     }
 
     func leave() { count.withLock { $0 -= 1 } }
+
+    /// Connections waiting now.
+    var waiting: Int { count.withLock { $0 } }
 }

@@ -42,11 +42,14 @@ public final class RunnerListener: Sendable {
     /// `host:port` runners are told to dial.
     public let advertisedAddress: String
     let admissions: RunnerAdmissions
+    /// Accepted connections yet to say hello.
+    let pendingHellos: PendingHellos
     private let channel: any Channel
 
-    private init(configuration: Configuration, admissions: RunnerAdmissions, channel: any Channel, port: Int) {
+    private init(configuration: Configuration, admissions: RunnerAdmissions, pendingHellos: PendingHellos, channel: any Channel, port: Int) {
         self.configuration = configuration
         self.admissions = admissions
+        self.pendingHellos = pendingHellos
         self.channel = channel
         self.boundAddress = "\(configuration.host):\(port)"
         // A wildcard bind is no address to dial: then this host's name, unless told otherwise.
@@ -77,7 +80,7 @@ public final class RunnerListener: Sendable {
             throw FLAMEError(.bootFailed, "cannot listen for runners on \(configuration.host):\(configuration.port): \(error)")
         }
         return RunnerListener(
-            configuration: configuration, admissions: admissions, channel: channel,
+            configuration: configuration, admissions: admissions, pendingHellos: pending, channel: channel,
             port: channel.localAddress?.port ?? configuration.port)
     }
 
