@@ -49,7 +49,10 @@ public final class AdminClient: Sendable {
     private struct State {
         var nextID = 1
         var waiters: [Int: Waiter] = [:]
-        var closed: String?
+        /// Why the connection ended: requests made afterwards fail with this same error, so a
+        /// parent's refusal read before the hello was even sent stays a refusal (exit 1), not a
+        /// disconnection (exit 3) — a race a CI run of clientsOfAnotherUidAreRefused hit.
+        var closed: AdminClientError?
     }
     public let path: String
     private let fd: Int32
@@ -129,7 +132,7 @@ public final class AdminClient: Sendable {
 
     private func register(_ waiter: Waiter) -> Int? {
         let result = state.withLock { state -> Result<Int, AdminClientError> in
-            if let reason = state.closed { return .failure(.disconnected(reason)) }
+            if let closed = state.closed { return .failure(closed) }
             let id = state.nextID
             state.nextID += 1
             state.waiters[id] = waiter
@@ -200,7 +203,7 @@ public final class AdminClient: Sendable {
                 .disconnected("the parent closed the admin connection")
             }
         let waiters = state.withLock { state -> [Waiter] in
-            state.closed = failure.description
+            state.closed = failure
             defer { state.waiters = [:] }
             return Array(state.waiters.values)
         }
