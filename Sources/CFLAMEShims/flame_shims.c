@@ -50,9 +50,15 @@ int flame_spawn(pid_t *pid, const char *path, char *const argv[], char *const en
         posix_spawn_file_actions_destroy(&actions);
         return result;
     }
+    int lowest_unmapped = 3;
     for (int i = 0; i < count && result == 0; i++) {
         result = posix_spawn_file_actions_adddup2(&actions, fd_from[i], fd_to[i]);
+        if (fd_to[i] + 1 > lowest_unmapped) lowest_unmapped = fd_to[i] + 1;
     }
+    /* Nothing but the mapped descriptors: swift-nio accepts connections without
+     * SOCK_CLOEXEC, so without this every runner inherited the parent's accepted runner
+     * connections (and held them open after the parent closed them). */
+    if (result == 0) result = posix_spawn_file_actions_addclosefrom_np(&actions, lowest_unmapped);
     sigset_t empty, all;
     sigemptyset(&empty);
     sigfillset(&all);

@@ -170,6 +170,26 @@ public struct WaitUntilFileExists: Job {
     }
 }
 
+/// The runner's pid and how many sockets it holds open (from /proc/self/fd).
+public struct OpenSockets: Job {
+    public var holdMilliseconds: Int
+    public init(holdMilliseconds: Int) { self.holdMilliseconds = holdMilliseconds }
+    public func run() async throws -> [Int] {
+        try await Task.sleep(for: .milliseconds(holdMilliseconds))
+        var sockets = 0
+        if let directory = opendir("/proc/self/fd") {
+            defer { closedir(directory) }
+            while let entry = readdir(directory) {
+                let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+                var target = [CChar](repeating: 0, count: 256)
+                let length = readlink("/proc/self/fd/" + name, &target, 255)
+                if length > 0, String(cString: target).hasPrefix("socket:") { sockets += 1 }
+            }
+        }
+        return [Int(getpid()), sockets]
+    }
+}
+
 enum TickCounter {
     nonisolated(unsafe) private static var count = 0
     private static let lock = NSLockish()

@@ -115,6 +115,25 @@ import Glibc
         await listener.close()
     }
 
+    @Test func aRunnerInheritsNoOtherRunnersConnection() async throws {
+        let listener = try await RunnerListener.start()
+        let backend = LauncherBackend(
+            launcher: LocalProcessLauncher(executable: TestRunner.executable, arguments: []), listener: listener)
+        let pool = try await Pool(PoolConfiguration(name: "inherit", min: 1, max: 2, maxConcurrency: 1), backend: backend)
+        // The second runner is spawned after the first one's connection was accepted.
+        try await pool.scale(min: 2)
+        #expect(await eventually { await pool.status().runners.filter { $0.state == .idle }.count == 2 })
+        async let first = pool.call(OpenSockets(holdMilliseconds: 300))
+        async let second = pool.call(OpenSockets(holdMilliseconds: 300))
+        let answers = try await [first, second]
+        #expect(Set(answers.map { $0[0] }).count == 2, "both runners answered: \(answers)")
+        for answer in answers {
+            #expect(answer[1] == 1, "runner \(answer[0]) holds \(answer[1]) sockets; its own connection only")
+        }
+        await pool.shutdown()
+        await listener.close()
+    }
+
     @Test func tokensCompareEqualOnlyWhenEqual() {
         #expect(RunnerAdmissions.constantTimeEqual("abc", "abc"))
         #expect(!RunnerAdmissions.constantTimeEqual("abc", "abd"))
