@@ -30,11 +30,8 @@ func report(_ name: String, _ fields: [String: Double]) {
     fflush(nil)
 }
 
-func cpuSeconds() -> Double {
-    var usage = rusage()
-    getrusage(RUSAGE_SELF.rawValue, &usage)
-    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
-}
+/// This process's CPU time (user + system), as runners report it in heartbeats.
+func cpuSeconds() -> Double { Double(ResourceUsage.cpuNanoseconds()) / 1e9 }
 
 func microseconds(_ d: Duration) -> Double {
     Double(d.components.seconds) * 1e6 + Double(d.components.attoseconds) / 1e12

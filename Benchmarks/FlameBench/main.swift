@@ -252,11 +252,8 @@ func threadCount() -> Int {
     return count
 }
 
-func cpuSeconds() -> Double {
-    var usage = rusage()
-    getrusage(RUSAGE_SELF.rawValue, &usage)
-    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
-}
+/// This process's CPU time (user + system), as runners report it in heartbeats.
+func cpuSeconds() -> Double { Double(ResourceUsage.cpuNanoseconds()) / 1e9 }
 
 // The swarm: the parent holding 2,000 runner connections over TCP (simulated runners, 500
 // per swarm host process, real protocol and jobs) with heartbeats at 1 Hz: its threads and

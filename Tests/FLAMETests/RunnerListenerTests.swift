@@ -194,17 +194,8 @@ enum HostilePeer {
     /// Connects to loopback `port`, sends `bytes`, and waits up to 8 s for the parent to close
     /// the connection (true) or not (false).
     static func sendAndWaitForClose(port: Int, _ bytes: [UInt8]) throws -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw FLAMEError(.bootFailed, "socket: \(errno)") }
+        let fd = try ParentDialer.connect(to: "127.0.0.1:\(port)")  // as a runner dials
         defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else { throw FLAMEError(.bootFailed, "connect: \(errno)") }
         if !bytes.isEmpty { _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) } }
         var timeout = timeval(tv_sec: 8, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
