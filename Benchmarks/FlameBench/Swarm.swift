@@ -30,7 +30,7 @@ final class SwarmLauncher: RunnerLauncher {
     private let hosts: [Host]
     private let next = Mutex(0)
     private let endings = Mutex<[String: @Sendable (String) -> Void]>([:])
-    let buildID = BuildIdentity.of()
+    let buildID = BuildIdentity.current()
     let launchesChildren = false
 
     init(hosts count: Int) throws {
@@ -97,7 +97,7 @@ final class SwarmLauncher: RunnerLauncher {
 
 struct SimulatedRunnerProcess: LaunchedRunner {
     let pid: Int32?
-    let host: String
+    let host: String?
     let onKill: @Sendable () -> Void
     func kill() { onKill() }
 }
@@ -201,7 +201,7 @@ final class SimulatedRunner: ChannelInboundHandler {
 
     func channelActive(context: ChannelHandlerContext) {
         let hello = RunnerHello(
-            runnerID: descriptor.runnerID, token: descriptor.token, buildID: BuildIdentity.of(), pid: Int64(getpid()), host: "swarm")
+            runnerID: descriptor.runnerID, token: descriptor.token, buildID: BuildIdentity.current(), pid: Int64(getpid()), host: "swarm")
         context.channel.writeAndFlush(Self.frame(.hello(hello), on: context.channel), promise: nil)
         context.fireChannelActive()
     }

@@ -1,10 +1,13 @@
 #define _GNU_SOURCE
 #include "flame_shims.h"
 
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <link.h>
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 #include <spawn.h>
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
@@ -94,4 +97,80 @@ int flame_peer_credentials(int fd, uid_t *uid, pid_t *pid) {
 
 void flame_line_buffer_stdout(void) {
     setvbuf(stdout, NULL, _IOLBF, 0);
+}
+
+/* ---- ELF build ID (NT_GNU_BUILD_ID) ---------------------------------------------------- */
+
+#if __SIZEOF_POINTER__ == 8
+#define FLAME_ELF_CLASS ELFCLASS64
+#else
+#define FLAME_ELF_CLASS ELFCLASS32
+#endif
+
+/* Copies the descriptor of the first GNU build-ID note in [notes, notes + size) (a PT_NOTE
+   segment whose notes are padded to `align`: 4, or 8 for some) to `out`. Returns its length
+   (at most `capacity` bytes are copied) or -1 when there is none. */
+static int flame_find_build_id(const unsigned char *notes, size_t size, size_t align, unsigned char *out, int capacity) {
+    size_t pad = align == 8 ? 7 : 3;
+    size_t offset = 0;
+    while (offset + sizeof(ElfW(Nhdr)) <= size) {
+        ElfW(Nhdr) header;
+        memcpy(&header, notes + offset, sizeof header);
+        const ElfW(Nhdr) *note = &header;
+        size_t name_size = (note->n_namesz + pad) & ~pad;
+        size_t desc_size = (note->n_descsz + pad) & ~pad;
+        size_t name_at = offset + sizeof(ElfW(Nhdr));
+        size_t desc_at = name_at + name_size;
+        if (desc_at + note->n_descsz > size) return -1;
+        if (note->n_type == NT_GNU_BUILD_ID && note->n_namesz == 4 && memcmp(notes + name_at, "GNU", 4) == 0) {
+            int length = (int)note->n_descsz;
+            memcpy(out, notes + desc_at, (size_t)(length < capacity ? length : capacity));
+            return length;
+        }
+        offset = desc_at + desc_size;
+    }
+    return -1;
+}
+
+struct flame_build_id_search { unsigned char *out; int capacity; int length; };
+
+static int flame_build_id_of_main_image(struct dl_phdr_info *info, size_t size, void *data) {
+    (void)size;
+    struct flame_build_id_search *search = data;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *header = &info->dlpi_phdr[i];
+        if (header->p_type != PT_NOTE) continue;
+        const unsigned char *notes = (const unsigned char *)(info->dlpi_addr + header->p_vaddr);
+        search->length = flame_find_build_id(notes, header->p_memsz, header->p_align, search->out, search->capacity);
+        if (search->length >= 0) break;
+    }
+    return 1; /* the first object dl_iterate_phdr reports is the main program: stop there */
+}
+
+int flame_own_build_id(unsigned char *out, int capacity) {
+    struct flame_build_id_search search = { out, capacity, -1 };
+    dl_iterate_phdr(flame_build_id_of_main_image, &search);
+    return search.length;
+}
+
+int flame_file_build_id(const char *path, unsigned char *out, int capacity) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    int length = -1;
+    ElfW(Ehdr) header;
+    if (pread(fd, &header, sizeof header, 0) == (ssize_t)sizeof header
+        && memcmp(header.e_ident, ELFMAG, SELFMAG) == 0 && header.e_ident[EI_CLASS] == FLAME_ELF_CLASS
+        && header.e_phentsize == sizeof(ElfW(Phdr)) && header.e_phnum > 0 && header.e_phnum < 4096) {
+        for (int i = 0; i < header.e_phnum && length < 0; i++) {
+            ElfW(Phdr) program;
+            off_t at = (off_t)header.e_phoff + (off_t)i * (off_t)sizeof program;
+            if (pread(fd, &program, sizeof program, at) != (ssize_t)sizeof program) break;
+            if (program.p_type != PT_NOTE || program.p_filesz == 0 || program.p_filesz > 65536) continue;
+            unsigned char notes[65536];
+            if (pread(fd, notes, program.p_filesz, (off_t)program.p_offset) != (ssize_t)program.p_filesz) break;
+            length = flame_find_build_id(notes, program.p_filesz, program.p_align, out, capacity);
+        }
+    }
+    close(fd);
+    return length;
 }

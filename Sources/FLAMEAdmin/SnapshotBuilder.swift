@@ -26,7 +26,7 @@ enum SnapshotBuilder {
                     id: runner.id, state: runner.state.rawValue, pid: runner.pid, host: runner.host,
                     cpuPercent: (runner.cpuPercent * 10).rounded() / 10, rssBytes: runner.residentBytes,
                     inFlight: runner.inFlight, completed: runner.completed, failed: runner.failed,
-                    uptimeSeconds: runner.uptime.seconds, lastError: runner.lastError)
+                    uptimeSeconds: runner.uptime.seconds, lastError: runner.lastError, clusterJob: runner.clusterJob)
             })
     }
 }

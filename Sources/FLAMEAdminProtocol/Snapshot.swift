@@ -90,7 +90,10 @@ public struct RunnerSnapshot: Codable, Sendable, Equatable {
     /// `booting`, `idle`, `busy`, `draining` or `exiting`.
     public var state: String
     public var pid: Int32?
+    /// Where it runs: `local`, or the cluster node's name.
     public var host: String
+    /// The cluster job holding it (a Slurm job id); absent for local runners.
+    public var clusterJob: String?
     public var cpuPercent: Double
     public var rssBytes: UInt64
     public var inFlight: Int
@@ -101,9 +104,10 @@ public struct RunnerSnapshot: Codable, Sendable, Equatable {
 
     public init(
         id: String, state: String, pid: Int32?, host: String, cpuPercent: Double, rssBytes: UInt64, inFlight: Int,
-        completed: Int, failed: Int, uptimeSeconds: Double, lastError: String?
+        completed: Int, failed: Int, uptimeSeconds: Double, lastError: String?, clusterJob: String? = nil
     ) {
         self.id = id
+        self.clusterJob = clusterJob
         self.state = state
         self.pid = pid
         self.host = host
@@ -114,5 +118,14 @@ public struct RunnerSnapshot: Codable, Sendable, Equatable {
         self.failed = failed
         self.uptimeSeconds = uptimeSeconds
         self.lastError = lastError
+    }
+}
+
+extension RunnerSnapshot {
+    /// Where it runs, in one short cell: `local`, a node (`n1`), or a node and its cluster
+    /// job (`n1 #42`).
+    public var placement: String {
+        guard let job = clusterJob, !job.isEmpty else { return host }
+        return "\(host) #\(job)"
     }
 }

@@ -1,6 +1,6 @@
 /// The version of the parent <-> runner protocol. A runner that says another version in its
 /// hello is refused.
-public let runnerProtocolVersion: UInt32 = 1
+public let runnerProtocolVersion: UInt32 = 2
 
 /// A runner's first frame: who it is and what it proves.
 public struct RunnerHello: Equatable, Sendable {
@@ -11,12 +11,17 @@ public struct RunnerHello: Equatable, Sendable {
     public var token: String
     /// Identity of the runner's executable; must equal the parent's.
     public var buildID: String
+    /// The runner's process id on its host.
     public var pid: Int64
+    /// Where it runs: `local` for a child on the parent's machine, else the cluster node's
+    /// name (`SLURMD_NODENAME`) or the host name.
     public var host: String
+    /// The cluster's handle on what holds the runner (its `SLURM_JOB_ID`); empty when none.
+    public var clusterJob: String
 
     public init(
         protocolVersion: UInt32 = runnerProtocolVersion, runnerID: String, token: String,
-        buildID: String, pid: Int64, host: String
+        buildID: String, pid: Int64, host: String, clusterJob: String = ""
     ) {
         self.protocolVersion = protocolVersion
         self.runnerID = runnerID
@@ -24,6 +29,7 @@ public struct RunnerHello: Equatable, Sendable {
         self.buildID = buildID
         self.pid = pid
         self.host = host
+        self.clusterJob = clusterJob
     }
 }
 
@@ -182,6 +188,7 @@ extension RunnerMessage {
             writer.write(hello.buildID)
             writer.write(hello.pid)
             writer.write(hello.host)
+            writer.write(hello.clusterJob)
         case .result(let id, let outcome):
             writer.write(Tag.result.rawValue)
             writer.write(id)
@@ -216,7 +223,7 @@ extension RunnerMessage {
                 RunnerHello(
                     protocolVersion: try reader.readUInt32(), runnerID: try reader.readString(),
                     token: try reader.readString(), buildID: try reader.readString(),
-                    pid: try reader.readInt64(), host: try reader.readString()))
+                    pid: try reader.readInt64(), host: try reader.readString(), clusterJob: try reader.readString()))
         case .result:
             self = .result(callID: try reader.readUInt64(), try reader.readOutcome())
         case .childExited:

@@ -59,12 +59,14 @@ extension Renderer {
         let title = "RUNNERS of \(pool.name)  (sorted by \(model.runnerSort.rawValue), < > to change)"
         screen.put(title, x: 0, y: top, role: model.focus == .runners ? .title : .dim)
         let wide = width >= 110
-        let barWidth = wide ? 20 : 8
+        let barWidth = wide ? 14 : 8
+        // Wide terminals show where each runner runs: its host (a cluster node) and job.
         let columns: [(String, Int, Bool)] =
             wide
             ? [
                 ("ID", 16, false), ("STATE", 9, false), ("PID", 7, true), ("CPU%", 6, true), ("", barWidth, false),
                 ("RSS", 7, true), ("INFLIGHT", 9, true), ("DONE", 7, true), ("FAIL", 5, true), ("UP", 7, true),
+                ("HOST", 12, false),
             ]
             : [
                 ("ID", 14, false), ("STATE", 8, false), ("PID", 6, true), ("CPU%", 5, true), ("", barWidth, false),
@@ -93,6 +95,7 @@ extension Renderer {
             cell("\(runner.completed)", 7, .text)
             cell("\(runner.failed)", 8, runner.failed > 0 ? .failure : .text)
             cell(Units.duration(runner.uptimeSeconds), 9, .text)
+            if wide { cell(runner.placement, 10, .dim) }
             if index == model.selectedRunner && model.focus != .pools { screen.paint(x: 0, y: y, width: width, role: .selection) }
             y += 1
         }

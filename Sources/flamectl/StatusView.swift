@@ -44,10 +44,11 @@ enum StatusView {
         let runners = snapshot.pools.flatMap(\.runners)
         if !runners.isEmpty {
             out += "\n\n" + Table(
-                ["RUNNER", "STATE", "PID", "CPU%", "RSS", "INFLIGHT", "DONE", "FAILED", "UP", "LAST ERROR"],
+                ["RUNNER", "STATE", "PID", "HOST", "JOB", "CPU%", "RSS", "INFLIGHT", "DONE", "FAILED", "UP", "LAST ERROR"],
                 runners.map { runner in
                     [
-                        runner.id, runner.state, runner.pid.map(String.init) ?? "-", String(format1: runner.cpuPercent),
+                        runner.id, runner.state, runner.pid.map(String.init) ?? "-", runner.host, runner.clusterJob ?? "-",
+                        String(format1: runner.cpuPercent),
                         bytes(runner.rssBytes), "\(runner.inFlight)", "\(runner.completed)", "\(runner.failed)",
                         duration(runner.uptimeSeconds), String((runner.lastError ?? "").prefix(60)),
                     ]

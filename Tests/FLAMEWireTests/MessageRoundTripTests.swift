@@ -13,7 +13,7 @@ import Testing
     ]
 
     static let runnerMessages: [RunnerMessage] = [
-        .hello(RunnerHello(runnerID: "thumbs-1", token: "s3cret", buildID: "b", pid: 4242, host: "local")),
+        .hello(RunnerHello(runnerID: "thumbs-1", token: "s3cret", buildID: "b", pid: 4242, host: "n1", clusterJob: "42")),
         .result(callID: 1, .success([1, 2, 3])),
         .result(
             callID: 2,

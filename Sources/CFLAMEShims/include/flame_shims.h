@@ -40,4 +40,14 @@ int flame_eventfd(void);
 /// The uid and pid of a Unix socket's peer (SO_PEERCRED). Returns 0 or -1 with errno.
 int flame_peer_credentials(int fd, uid_t *uid, pid_t *pid);
 
+/// The GNU build ID (NT_GNU_BUILD_ID note) of this process's main executable, read from its
+/// loaded image (no file I/O: right even when the file was replaced since). Copies at most
+/// `capacity` bytes to `out`; returns the ID's length, or -1 when the image has none.
+int flame_own_build_id(unsigned char *out, int capacity);
+
+/// The GNU build ID of the ELF executable at `path` (its PT_NOTE segments). Returns the
+/// length (at most `capacity` bytes copied) or -1 when the file is unreadable, not an ELF
+/// executable of this machine's class, or has no build ID.
+int flame_file_build_id(const char *path, unsigned char *out, int capacity);
+
 #endif

@@ -34,8 +34,10 @@ public struct RunnerSpec: Sendable {
 public protocol RunnerLink: Sendable {
     /// The runner's process id on its host, when it has one.
     var pid: Int32? { get }
-    /// Where the runner runs: `local` for this machine.
+    /// Where the runner runs: `local` for this machine, else a host or cluster node name.
     var host: String { get }
+    /// The cluster's handle on what holds the runner (a Slurm job id), when it has one.
+    var clusterJob: String? { get }
     /// Sends a message; a link that is gone drops it (its exit is reported separately).
     func send(_ message: ParentMessage)
     /// Graceful stop: asks the runner to finish what it runs, stop its children and exit.
@@ -43,6 +45,10 @@ public protocol RunnerLink: Sendable {
     func stop()
     /// Kills the runner now (SIGKILL for a process).
     func kill()
+}
+
+extension RunnerLink {
+    public var clusterJob: String? { nil }
 }
 
 /// Which stream a runner's output line came from.

@@ -20,6 +20,8 @@ final class ConnectedRunner: RunnerLink, RunnerConnectionDelegate {
         var phase = Phase.booting(nil)
         var process: (any LaunchedRunner)?
         var connection: RunnerConnection?
+        /// What the runner said of itself (its pid and host there, its cluster job).
+        var hello: RunnerHello?
         var connectionOpen = false
         /// How the process ended, once it has.
         var ended: String?
@@ -45,8 +47,13 @@ final class ConnectedRunner: RunnerLink, RunnerConnectionDelegate {
         self.onGone = onGone
     }
 
-    var pid: Int32? { state.withLock { $0.process?.pid } }
-    var host: String { state.withLock { $0.process?.host } ?? "unknown" }
+    /// The pid on the runner's host: the hello's, else the launched process's.
+    var pid: Int32? {
+        state.withLock { state in state.hello.flatMap { Int32(exactly: $0.pid) } ?? state.process?.pid }
+    }
+    /// Where the launcher placed it, else where the runner says it runs.
+    var host: String { state.withLock { $0.process?.host ?? $0.hello?.host } ?? "unknown" }
+    var clusterJob: String? { state.withLock { $0.hello?.clusterJob ?? $0.process?.clusterJob }.flatMap { $0.isEmpty ? nil : $0 } }
 
     // MARK: - Boot
 
@@ -116,20 +123,22 @@ final class ConnectedRunner: RunnerLink, RunnerConnectionDelegate {
 
     // MARK: - RunnerConnectionDelegate
 
-    func connected(_ connection: RunnerConnection) {
-        let (waiter, accepted) = state.withLock { state -> (CheckedContinuation<Void, any Error>??, Bool) in
-            guard case .booting(let waiter) = state.phase, state.ended == nil else { return (nil, false) }
+    func connected(_ connection: RunnerConnection, hello: RunnerHello) {
+        let (waiter, process) = state.withLock { state -> (CheckedContinuation<Void, any Error>??, (any LaunchedRunner)?) in
+            guard case .booting(let waiter) = state.phase, state.ended == nil else { return (nil, nil) }
             state.phase = .running
             state.connection = connection
             state.connectionOpen = true
-            return (.some(waiter), true)
+            state.hello = hello
+            return (.some(waiter), state.process)
         }
-        guard accepted else {
+        guard let waiter else {
             logger.warning("runner connected after its boot ended; closing its connection")
             connection.close()
             return
         }
-        if let waiter { waiter?.resume() }
+        process?.connected(hello)
+        waiter?.resume()
     }
 
     func refused(_ error: FLAMEError) {

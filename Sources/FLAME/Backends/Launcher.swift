@@ -42,10 +42,21 @@ public struct LaunchRequest: Sendable {
 
 /// A runner process a launcher started.
 public protocol LaunchedRunner: Sendable {
-    /// Its process id on its host, when the launcher knows it.
+    /// Its process id on its host, when the launcher knows it (the runner's hello says it
+    /// too, and wins).
     var pid: Int32? { get }
-    /// Where it runs: `local` for this machine, else a host or node name.
-    var host: String { get }
+    /// Where it runs: `local` for this machine, a host or node name, or nil when only the
+    /// runner knows (a cluster places it): then its hello's `host` is shown.
+    var host: String? { get }
+    /// The cluster's handle on it (a job id), when the launcher knows one before the hello.
+    var clusterJob: String? { get }
+    /// The runner's verified hello arrived: what it says of itself (pid, host, cluster job).
+    func connected(_ hello: RunnerHello)
     /// Ends it now, whatever it is doing (SIGKILL, `scancel`, …). Its `ended` follows.
     func kill()
+}
+
+extension LaunchedRunner {
+    public var clusterJob: String? { nil }
+    public func connected(_ hello: RunnerHello) {}
 }

@@ -16,7 +16,7 @@ final class LocalRunnerProcess: LaunchedRunner {
         var reported = false
     }
     let pid: Int32?
-    let host = "local"
+    let host: String? = "local"
     private let request: LaunchRequest
     private let state = Mutex(State())
     /// After the exit, how long the pipes may stay open (a grandchild that inherited them)

@@ -9,6 +9,8 @@ public struct RunnerStatus: Sendable, Equatable {
     public var state: RunnerState
     public var pid: Int32?
     public var host: String
+    /// The cluster's handle on what holds the runner (a Slurm job id), when it has one.
+    public var clusterJob: String?
     /// CPU over the last heartbeat interval, in percent of one core.
     public var cpuPercent: Double
     public var residentBytes: UInt64
@@ -57,7 +59,7 @@ extension Pool {
                 case .exiting: .exiting
                 }
             return RunnerStatus(
-                id: id, state: state, pid: links[id]?.pid, host: links[id]?.host ?? "local",
+                id: id, state: state, pid: links[id]?.pid, host: links[id]?.host ?? "local", clusterJob: links[id]?.clusterJob,
                 cpuPercent: usage.cpuPercent, residentBytes: usage.residentBytes,
                 inFlight: runner.inFlight, children: runner.children, completed: runner.completed,
                 failed: runner.failed, uptime: monitors[id].map { now - $0.startedAt } ?? .zero,

@@ -81,24 +81,6 @@ package struct ParentDescriptor: Codable, Sendable, Equatable {
     }
 }
 
-/// The identity of an executable, compared between parent and runner so a runner built from
-/// other sources (a deploy mid-flight, a stale binary) is refused instead of misreading jobs.
-///
-/// `FLAME_BUILD_ID`, when set, is the identity (deployments can pin it to a commit id);
-/// otherwise it is the executable file's device, inode, size and modification time.
-package enum BuildIdentity {
-    static let environmentKey = "FLAME_BUILD_ID"
-
-    /// The identity of the executable at `path` (defaults to this process's own).
-    package static func of(path: String = "/proc/self/exe", environment: [String: String]? = nil) -> String {
-        let pinned = environment?[environmentKey] ?? getenv(environmentKey).map { String(cString: $0) }
-        if let pinned, !pinned.isEmpty { return pinned }
-        var info = stat()
-        guard stat(path, &info) == 0 else { return "unknown:\(path)" }
-        return "\(info.st_dev):\(info.st_ino):\(info.st_size):\(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec)"
-    }
-}
-
 /// CPU time and resident memory of this process, for heartbeats (and the chaos suite's probe).
 package enum ResourceUsage {
     package static func cpuNanoseconds() -> UInt64 {

@@ -99,7 +99,7 @@ final class RunnerChannelHandler: ChannelInboundHandler {
             }
             let milliseconds = UInt32(clamping: expectation.heartbeatInterval.nanoseconds / 1_000_000)
             connection?.send(.welcome(heartbeatIntervalMilliseconds: max(milliseconds, 1)))
-            if let connection { delegate.connected(connection) }
+            if let connection { delegate.connected(connection, hello: hello) }
         case .failure(let refusal):
             if owner == nil, let delegate = admissions.delegate(of: hello.runnerID) {
                 if refusal.failsBoot { delegate.refused(refusal.error) } else { delegate.impostorRefused(refusal.error) }

@@ -9,7 +9,7 @@ import Glibc
 /// connection's event loop.
 protocol RunnerConnectionDelegate: AnyObject, Sendable {
     /// The hello was verified and the runner welcomed; `connection` now carries it.
-    func connected(_ connection: RunnerConnection)
+    func connected(_ connection: RunnerConnection, hello: RunnerHello)
     /// A peer that proved this runner's token was refused (built from other sources, another
     /// protocol), or an adopted socket's peer failed its hello: the boot fails with `error`.
     func refused(_ error: FLAMEError)
