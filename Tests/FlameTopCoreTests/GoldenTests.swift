@@ -4,10 +4,13 @@ import Foundation
 import Testing
 
 /// A parent with two pools: thumbnails (busy, one draining, one booting) and reports.
+/// thumbnails-2 runs on a Slurm node (host and job shown on wide screens).
 func fixtureSnapshot(step: Int = 0) -> Snapshot {
     func runner(_ id: String, _ state: String, pid: Int32?, cpu: Double, rss: UInt64, inFlight: Int, done: Int, failed: Int) -> RunnerSnapshot {
-        RunnerSnapshot(id: id, state: state, pid: pid, host: "local", cpuPercent: cpu, rssBytes: rss, inFlight: inFlight,
-                       completed: done, failed: failed, uptimeSeconds: 125.5, lastError: failed > 0 ? "image 7 is corrupt" : nil)
+        let onNode = id == "thumbnails-2"
+        return RunnerSnapshot(id: id, state: state, pid: pid, host: onNode ? "n2" : "local", cpuPercent: cpu, rssBytes: rss, inFlight: inFlight,
+                       completed: done, failed: failed, uptimeSeconds: 125.5, lastError: failed > 0 ? "image 7 is corrupt" : nil,
+                       clusterJob: onNode ? "1042" : nil)
     }
     return Snapshot(
         app: "flame-demo", pid: 4242, uptimeSeconds: 3725,
