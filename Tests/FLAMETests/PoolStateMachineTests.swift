@@ -132,6 +132,22 @@ import Testing
         #expect(machine.tick(now: at(6)).boots == ["p-2"])
     }
 
+    @Test func bootTimeoutNamesWhatTheBootLastWaitedFor() {
+        var machine = makeMachine(max: 1)
+        let (waiter, actions) = machine.checkoutRequested(deadline: at(5), now: at(0))
+        let id = actions.boots[0]
+        machine.bootProgressed(id, status: "Slurm job 7 is pending (Priority)")
+        machine.bootProgressed(id, status: "Slurm job 7 is pending (Resources)")
+        let timedOut = machine.tick(now: at(5))
+        let reason = "did not boot within bootTimeout (5.0 seconds): Slurm job 7 is pending (Resources)"
+        #expect(timedOut.contains { if case .growEnded(_, let error?) = $0 { error.message.hasSuffix(reason) } else { false } })
+        #expect(timedOut.failedWaiters.map(\.0) == [waiter])
+        #expect(timedOut.failedWaiters.first?.1.message.contains("pending (Resources)") == true)
+        // A report that races the end of its boot changes nothing.
+        machine.bootProgressed(id, status: "late")
+        #expect(machine.runners[id] == nil)
+    }
+
     @Test func waiterExpiringInTheSameTickAsABootTimeoutHearsTheBootCause() {
         // A late timer (a loaded machine) can find both deadlines past at once.
         var machine = makeMachine(max: 1)

@@ -65,4 +65,11 @@ public protocol RunnerEventHandler: Sendable {
     func output(_ line: String, stream: OutputStream)
     /// The runner is gone; `reason` names the exit status or signal.
     func exited(_ reason: FLAMEError)
+    /// While it boots: what the boot waits for, in the infrastructure's words ("job 42 is
+    /// pending: Resources"). A boot that times out names the last one.
+    func bootProgress(_ status: String)
+}
+
+extension RunnerEventHandler {
+    public func bootProgress(_ status: String) {}
 }

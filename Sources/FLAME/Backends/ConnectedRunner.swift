@@ -59,7 +59,10 @@ final class ConnectedRunner: RunnerLink, RunnerConnectionDelegate {
 
     /// The request a launcher gets for this runner: output to the pool, the end to this.
     func launchRequest(environment: [String: String]) -> LaunchRequest {
-        LaunchRequest(spec: spec, environment: environment, output: { [events] in events.output($0, stream: $1) }) { [self] how in
+        LaunchRequest(
+            spec: spec, environment: environment, output: { [events] in events.output($0, stream: $1) },
+            progress: { [events] in events.bootProgress($0) }
+        ) { [self] how in
             processEnded(how)
         }
     }

@@ -28,14 +28,18 @@ public struct LaunchRequest: Sendable {
     /// The process is gone; `how` says how ("exited with status 0", "was killed by signal 9
     /// (SIGKILL)", "job 42 was cancelled"). Called exactly once, after the last `output`.
     public let ended: @Sendable (_ how: String) -> Void
+    /// While the runner has not said hello: what its boot waits for, in the
+    /// infrastructure's words ("job 42 is pending: Resources"). A boot timeout names it.
+    public let progress: @Sendable (_ status: String) -> Void
 
     public init(
         spec: RunnerSpec, environment: [String: String], output: @escaping @Sendable (String, OutputStream) -> Void,
-        ended: @escaping @Sendable (String) -> Void
+        progress: @escaping @Sendable (String) -> Void = { _ in }, ended: @escaping @Sendable (String) -> Void
     ) {
         self.spec = spec
         self.environment = environment
         self.output = output
+        self.progress = progress
         self.ended = ended
     }
 }

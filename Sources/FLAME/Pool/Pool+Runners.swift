@@ -82,6 +82,9 @@ extension Pool {
             lastErrors[id] = nil
             childrenLost(runner: id, reason: reason)
             perform(machine.runnerExited(id, reason: reason, now: .now))
+        case .bootProgress(let status):
+            logger.debug("runner boot waits", metadata: ["runner": "\(id)", "status": "\(status)"])
+            machine.bootProgressed(id, status: status)
         }
     }
 }

@@ -18,6 +18,8 @@ final class RunnerMonitor: RunnerEventHandler {
         case orphanedResult(callID: UInt64, succeeded: Bool)
         case childExited(callID: UInt64, CallOutcome)
         case exited(FLAMEError)
+        /// What the backend says the boot waits for.
+        case bootProgress(String)
     }
 
     let runnerID: String
@@ -70,6 +72,10 @@ final class RunnerMonitor: RunnerEventHandler {
 
     func exited(_ reason: FLAMEError) {
         notify(.exited(reason))
+    }
+
+    func bootProgress(_ status: String) {
+        notify(.bootProgress(status))
     }
 }
 

@@ -47,7 +47,8 @@ extension PoolStateMachine {
             switch runner.phase {
             case .booting(let deadline) where deadline <= now:
                 actions.append(.abortBoot(id))
-                let error = FLAMEError(.bootFailed, "runner \(id) did not boot within bootTimeout (\(limits.bootTimeout))")
+                let waitingFor = runner.bootStatus.map { ": \($0)" } ?? ""
+                let error = FLAMEError(.bootFailed, "runner \(id) did not boot within bootTimeout (\(limits.bootTimeout))\(waitingFor)")
                 actions += runnerBootFailed(id, error: error, now: now)
             case .exiting(let killAt?) where killAt <= now:
                 kill(

@@ -38,6 +38,9 @@ struct PoolStateMachine<Instant: InstantProtocol>: Sendable where Instant.Durati
         var failed = 0
         /// Set when the pool kills the runner; its calls fail with this.
         var killReason: FLAMEError?
+        /// While booting: what the backend last said it waits for ("job 42 is pending:
+        /// Resources"); a boot that times out names it.
+        var bootStatus: String?
 
         var isIdle: Bool { inFlight == 0 }
         var callsInFlight: Int { inFlight - children }
@@ -248,6 +251,13 @@ struct PoolStateMachine<Instant: InstantProtocol>: Sendable where Instant.Durati
         settle(id, now: now, into: &actions)
         serveWaiters(now: now, into: &actions)
         return actions
+    }
+
+    /// The backend says what a boot waits for; a later timeout of that boot names it.
+    /// Ignored once the runner has booted or is gone (the report raced its end).
+    mutating func bootProgressed(_ id: RunnerID, status: String) {
+        guard case .booting = runners[id]?.phase else { return }
+        runners[id]?.bootStatus = status
     }
 
     /// A boot failed (or its process exited before hello).
