@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .library(name: "FLAME", targets: ["FLAME"]),
         .library(name: "FLAMEWire", targets: ["FLAMEWire"]),
+        .library(name: "FLAMESlurm", targets: ["FLAMESlurm"]),
         .executable(name: "flame-demo", targets: ["flame-demo"]),
         .executable(name: "flamectl", targets: ["flamectl"]),
         .executable(name: "flame-top", targets: ["flame-top"]),
@@ -49,6 +50,13 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
+            swiftSettings: strictSettings
+        ),
+
+        // Runners as Slurm jobs: a launcher (srun) on the TCP transport.
+        .target(
+            name: "FLAMESlurm",
+            dependencies: ["FLAME", "FLAMEWire", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings
         ),
 
@@ -97,7 +105,7 @@ let package = Package(
         .executableTarget(
             name: "flame-demo",
             dependencies: [
-                "FLAME", "FLAMEAdmin",
+                "FLAME", "FLAMEAdmin", "FLAMESlurm",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -159,6 +167,11 @@ let package = Package(
         .testTarget(
             name: "FLAMETests",
             dependencies: ["FLAME", "FLAMEChaos", "FLAMETestJobs", "FLAMETestSupport", "flame-test-runner", "readme-example"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "FLAMESlurmTests",
+            dependencies: ["FLAME", "FLAMESlurm", "FLAMETestJobs", "FLAMETestSupport", "flame-test-runner", "flame-demo", "flamectl"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -75,7 +75,7 @@ MinJobAge=30
 SlurmctldTimeout=30
 SlurmdTimeout=30
 NodeName=n[1-2] NodeHostname=$host NodeAddr=127.0.0.1 Port=[17001-17002] CPUs=$cpus State=UNKNOWN
-PartitionName=flame Nodes=n[1-2] Default=YES MaxTime=INFINITE State=UP
+PartitionName=flame Nodes=n[1-2] Default=YES MaxTime=INFINITE State=UP LLN=YES
 EOF
 cat > "$dir/etc/cgroup.conf" <<EOF
 CgroupPlugin=cgroup/v1

@@ -1,6 +1,7 @@
 import ArgumentParser
 import FLAME
 import FLAMEAdmin
+import FLAMESlurm
 import Logging
 import ServiceLifecycle
 #if canImport(Glibc)
@@ -26,17 +27,51 @@ struct FlameDemo: AsyncParsableCommand {
     @Option(help: "Stop after this many seconds (default: run until interrupted).")
     var duration: Double?
 
-    @Option(help: "Where runners run: local (processes on this machine). slurm arrives with the Slurm backend.")
+    @Option(help: "Where runners run: local (processes on this machine) or slurm (jobs on a Slurm cluster, via srun).")
     var backend: BackendChoice = .local
 
     enum BackendChoice: String, ExpressibleByArgument, CaseIterable {
         case local, slurm
     }
 
+    @Option(help: "With --backend slurm: the partition runners are submitted to (default: the cluster's default).")
+    var partition: String?
+
+    @Option(help: "With --backend slurm: the address the parent listens on for runners (host, or host:port).")
+    var listen: String = "127.0.0.1"
+
+    @Option(help: "With --backend slurm: the host runners dial back to (default: the --listen host, or this host's name for a wildcard).")
+    var advertise: String?
+
     func validate() throws {
         guard rate > 0, rate <= 100_000 else { throw ValidationError("--rate must be more than 0 and at most 100000 calls per second, got \(rate)") }
         if let duration, duration <= 0 { throw ValidationError("--duration must be positive, got \(duration)") }
-        if backend == .slurm { throw ValidationError("--backend slurm is not available yet; use --backend local") }
+        if backend == .local, partition != nil || advertise != nil || listen != "127.0.0.1" {
+            throw ValidationError("--partition, --listen and --advertise apply to --backend slurm only")
+        }
+        _ = try listenAddress()
+    }
+
+    /// `--listen` as host and port (0: any free port).
+    func listenAddress() throws -> (host: String, port: Int) {
+        guard let colon = listen.lastIndex(of: ":"), !listen.hasSuffix("]") else { return (listen, 0) }
+        guard let port = Int(listen[listen.index(after: colon)...]), (0...65535).contains(port) else {
+            throw ValidationError("--listen takes a host or host:port, got \(listen)")
+        }
+        return (String(listen[..<colon]), port)
+    }
+
+    /// Runners on this machine, or Slurm jobs that dial back to a listener.
+    func makeBackend() async throws -> any Backend {
+        switch backend {
+        case .local:
+            return LocalProcessBackend()
+        case .slurm:
+            let (host, port) = try listenAddress()
+            let listener = try await RunnerListener.start(.init(host: host, port: port, advertisedHost: advertise))
+            print("flame-demo: runners are Slurm jobs (srun) dialing \(listener.advertisedAddress)")
+            return SlurmBackend(options: SlurmOptions(partition: partition), listener: listener)
+        }
     }
 
     func run() async throws {
@@ -49,10 +84,13 @@ struct FlameDemo: AsyncParsableCommand {
             // The admin socket's parent log keeps info and above; the console shows warnings.
             return ParentLogHandler(label: label, passingTo: console, logLevel: .info)
         }
+        let backend = try await makeBackend()
         let thumbnails = try await Pool(
-            PoolConfiguration(name: "thumbnails", min: 0, max: 8, maxConcurrency: 4, timeout: .seconds(2), idleShutdownAfter: .seconds(10)))
+            PoolConfiguration(name: "thumbnails", min: 0, max: 8, maxConcurrency: 4, timeout: .seconds(2), idleShutdownAfter: .seconds(10)),
+            backend: backend)
         let reports = try await Pool(
-            PoolConfiguration(name: "reports", min: 1, max: 3, maxConcurrency: 8, timeout: .seconds(2), idleShutdownAfter: .seconds(10)))
+            PoolConfiguration(name: "reports", min: 1, max: 3, maxConcurrency: 8, timeout: .seconds(2), idleShutdownAfter: .seconds(10)),
+            backend: backend)
         let admin = AdminServer(.init(app: "flame-demo"))
         try admin.start()
         print("admin socket: \(admin.path)")

@@ -31,7 +31,7 @@ public struct LocalProcessLauncher: RunnerLauncher {
     }
 
     /// Launches with `socket` (when given) as the runner's descriptor 3.
-    func launch(_ request: LaunchRequest, inheriting socket: Int32?) async throws -> LocalRunnerProcess {
+    package func launch(_ request: LaunchRequest, inheriting socket: Int32?) async throws -> LocalRunnerProcess {
         var environment = currentEnvironment()
         for (key, value) in self.environment { environment[key] = value }
         for (key, value) in request.environment { environment[key] = value }

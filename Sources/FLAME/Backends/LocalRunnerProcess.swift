@@ -7,7 +7,7 @@ import Glibc
 
 /// One runner process on this machine: its pid, its output pipes (event-loop channels) and
 /// its exit, reported once it is reaped and its output is read to the end.
-final class LocalRunnerProcess: LaunchedRunner {
+package final class LocalRunnerProcess: LaunchedRunner {
     private struct State {
         /// Set by `tryReap` under this lock: the pid may then belong to someone else.
         var exitStatus: Int32?
@@ -15,8 +15,8 @@ final class LocalRunnerProcess: LaunchedRunner {
         var pipes: [any Channel] = []
         var reported = false
     }
-    let pid: Int32?
-    let host: String? = "local"
+    package let pid: Int32?
+    package let host: String? = "local"
     private let request: LaunchRequest
     private let state = Mutex(State())
     /// After the exit, how long the pipes may stay open (a grandchild that inherited them)
@@ -28,9 +28,14 @@ final class LocalRunnerProcess: LaunchedRunner {
         self.request = request
     }
 
-    func kill() {
+    package func kill() {
+        signal(SIGKILL)
+    }
+
+    /// Sends `signal` to the process unless it has been reaped (its pid may be reused then).
+    package func signal(_ signal: Int32) {
         state.withLock { state in
-            if state.exitStatus == nil, let pid { _ = Glibc.kill(pid, SIGKILL) }
+            if state.exitStatus == nil, let pid { _ = Glibc.kill(pid, signal) }
         }
     }
 
@@ -166,7 +171,7 @@ func describeExit(_ status: Int32) -> String {
     return "was killed by signal \(signal) (\(signalName(signal)))"
 }
 
-func signalName(_ signal: Int32) -> String {
+package func signalName(_ signal: Int32) -> String {
     switch signal {
     case SIGKILL: "SIGKILL"
     case SIGTERM: "SIGTERM"
