@@ -11,7 +11,7 @@ if [ $# -gt 0 ]; then echo "slurm-down.sh: unknown argument $1 (try --help)" >&2
 stop() { # stop PIDFILE PROGRAM NAME
     [ -s "$1" ] || return 0
     local pid; pid=$(cat "$1")
-    if [ -d "/proc/$pid" ] && [ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "$2" ]; then
+    if [ -d "/proc/$pid" ] && [ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "$(readlink -f "$2")" ]; then
         kill -TERM "$pid" 2>/dev/null || true
         for _ in $(seq 100); do [ -d "/proc/$pid" ] || break; sleep 0.05; done
         if [ -d "/proc/$pid" ]; then kill -KILL "$pid" 2>/dev/null || true; fi

@@ -37,7 +37,7 @@ fi
 alive() { # alive PIDFILE PROGRAM
     [ -s "$1" ] || return 1
     local pid; pid=$(cat "$1")
-    [ -d "/proc/$pid" ] && [ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "$2" ]
+    [ -d "/proc/$pid" ] && [ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "$(readlink -f "$2")" ]
 }
 
 mkdir -p "$dir/etc" "$dir/run" "$dir/log" "$dir/spool/ctld" "$dir/spool/n1" "$dir/spool/n2"

@@ -97,7 +97,8 @@ struct SrunReport: Sendable {
         }
         var facts: [String] = []
         if let job { facts.append("job \(job)" + (node.map { " on \($0)" } ?? "")) }
-        if let taskEnd { facts.append("task: \(taskEnd)") } else if let lastError { facts.append("Slurm: \(lastError)") }
+        if let taskEnd { facts.append("task: \(taskEnd)") }
+        if let lastError { facts.append("Slurm: \(lastError)") }
         return facts.isEmpty ? how : "\(how) (\(facts.joined(separator: "; ")))"
     }
 }

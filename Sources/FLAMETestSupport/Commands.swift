@@ -133,6 +133,13 @@ public final class StreamingCommand: Sendable {
         return await waitForLine(within: .zero, sourceLocation: sourceLocation, where: matches)
     }
 
+    /// Waits until the command exits by itself; false when it still runs after `timeout`.
+    public func waitForExit(within timeout: Duration) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
+        return !process.isRunning
+    }
+
     /// Ends the command (SIGTERM) and waits for it.
     public func stop() async {
         await stopProcess(process, with: SIGTERM)

@@ -39,7 +39,9 @@ import Testing
         var failed = SrunReport()
         failed.record(.error("execve(): /nowhere/flame: No such file or directory"))
         failed.record(.taskEnded(node: "n2", how: "Exited with exit code 2"))
-        #expect(failed.describeEnd(srun: "exited with status 2") == "exited with status 2 (task: Exited with exit code 2)")
+        #expect(
+            failed.describeEnd(srun: "exited with status 2")
+                == "exited with status 2 (task: Exited with exit code 2; Slurm: execve(): /nowhere/flame: No such file or directory)")
 
         var revoked = SrunReport()
         revoked.record(.queued(job: "8"))

@@ -1,0 +1,89 @@
+import FLAME
+public import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The real two-node Slurm cluster of scripts/slurm-up.sh, for the Slurm backend's tests.
+///
+/// The first use brings it up (installing Slurm from Debian if needed; `make test` has done
+/// that already) and points this process's `SLURM_CONF` at it, so every srun, squeue and
+/// scancel a test starts, and every runner's, talks to it.
+public enum SlurmCluster {
+    /// The repository's root, where scripts/ is.
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// SLURM_CONF's path, or why the cluster could not be brought up (the script's output).
+    public static let bringUp: Result<String, SlurmUnavailable> = {
+        guard geteuid() == 0 else { return .failure(SlurmUnavailable(reason: "scripts/slurm-up.sh needs root (slurmd runs jobs as their users)")) }
+        let process = Process()
+        process.executableURL = root.appendingPathComponent("scripts/slurm-up.sh")
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        do {
+            try process.run()
+        } catch {
+            return .failure(SlurmUnavailable(reason: "cannot run scripts/slurm-up.sh: \(error)"))
+        }
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            return .failure(SlurmUnavailable(reason: "scripts/slurm-up.sh exited with status \(process.terminationStatus):\n\(output)"))
+        }
+        let conf = (ProcessInfo.processInfo.environment["FLAME_SLURM_DIR"] ?? "/tmp/flame-slurm") + "/etc/slurm.conf"
+        setenv("SLURM_CONF", conf, 1)
+        return .success(conf)
+    }()
+
+    /// Whether the cluster is up (bringing it up on first use).
+    public static var isUp: Bool { (try? bringUp.get()) != nil }
+
+    /// The cluster's configuration path; throws why it is not up.
+    @discardableResult
+    public static func require() throws -> String { try bringUp.get() }
+
+    /// `squeue` for this cluster: one line per job, in `format` (default: id, state, name).
+    public static func jobs(format: String = "%i %T %j") async throws -> [String] {
+        try require()
+        let result = try await runCommand("/usr/bin/squeue", ["--noheader", "--format=\(format)"])
+        return result.stdout.split(separator: "\n").map(String.init)
+    }
+
+    /// Jobs whose name starts with `prefix` (the launcher's job name prefix).
+    public static func jobs(namedWith prefix: String) async throws -> [String] {
+        try await jobs(format: "%i|%T|%j|%N").filter { $0.split(separator: "|").dropFirst(2).first?.hasPrefix(prefix) == true }
+    }
+
+    /// Occupies every CPU of both nodes with a job of its own until `release()`, so that the
+    /// next job pends with reason `Resources`.
+    public static func occupyEveryNode() async throws -> Occupation {
+        try require()
+        let result = try await runCommand(
+            "/usr/bin/sbatch", ["--parsable", "--nodes=2", "--exclusive", "--job-name=flame-test-blocker", "--output=/dev/null", "--wrap=sleep 600"])
+        let job = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard result.status == 0, !job.isEmpty else { throw SlurmUnavailable(reason: "sbatch failed: \(result.stderr)") }
+        // Wait until it runs: then the nodes are full.
+        for _ in 0..<200 {
+            if try await jobs(format: "%i %T").contains("\(job) RUNNING") { return Occupation(job: job) }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        _ = try? await runCommand("/usr/bin/scancel", [job])
+        throw SlurmUnavailable(reason: "the blocker job \(job) did not start within 10 s")
+    }
+
+    /// A job that holds the whole cluster.
+    public struct Occupation: Sendable {
+        public let job: String
+        public func release() async {
+            _ = try? await runCommand("/usr/bin/scancel", [job])
+        }
+    }
+}
+
+/// Why the test cluster is not there.
+public struct SlurmUnavailable: Error, CustomStringConvertible {
+    public var reason: String
+    public var description: String { "no Slurm cluster: \(reason)" }
+}
