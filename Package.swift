@@ -149,7 +149,7 @@ let package = Package(
         .executableTarget(
             name: "flame-chaos",
             dependencies: [
-                "FLAME", "FLAMEChaos",
+                "FLAME", "FLAMEChaos", "FLAMESlurm",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -24,6 +24,8 @@ public struct ChaosProfile: Sendable {
 public struct ScenarioReport: Sendable, CustomStringConvertible {
     public var name: String
     public var faults = 0
+    /// Of `faults`, the cancellations of a runner's cluster job (Slurm runners).
+    public var cancelledJobs = 0
     public var calls = 0
     public var succeeded = 0
     /// Calls that failed, by `FLAMEError` code (or the error's type name).

@@ -10,10 +10,14 @@ import Glibc
 public struct ChaosSuite: Sendable {
     public var profile: ChaosProfile
     public var makeBackend: @Sendable () -> any Backend
+    /// Cancels a runner's cluster job (`scancel`), for backends whose runners have one:
+    /// kill-runners then alternates it with `kill -9` of the runner process.
+    public var cancelJob: (@Sendable (String) async -> Void)?
 
-    public init(profile: ChaosProfile, makeBackend: @escaping @Sendable () -> any Backend) {
+    public init(profile: ChaosProfile, makeBackend: @escaping @Sendable () -> any Backend, cancelJob: (@Sendable (String) async -> Void)? = nil) {
         self.profile = profile
         self.makeBackend = makeBackend
+        self.cancelJob = cancelJob
     }
 
     public static let scenarioNames = ["kill-runners", "stop-runner", "hostile-jobs", "drain-and-shrink", "boot-failures", "soak"]
@@ -38,16 +42,21 @@ public struct ChaosSuite: Sendable {
         return try await Pool(configuration, backend: backend ?? makeBackend())
     }
 
-    /// `kill -9` a random runner every 100–600 ms while the load runs; after each, how long
-    /// until the pool has `min` live runners again.
+    /// `kill -9` a random runner every 100–600 ms while the load runs (every other fault a
+    /// `scancel` of its job, for cluster runners); after each, how long until the pool has
+    /// `min` live runners again.
     func killRunners() async throws -> ScenarioReport {
         // min = max 3, and a load that one runner could carry (a third of the callers, 8 calls
         // per runner): only `min` makes the pool replace a killed runner, and it must.
         let pool = try await pool("chaos-kill", min: 3, max: 3)
         return try await scenario("kill-runners", on: pool) { report in
-            // A killed runner's calls fail with runnerExited naming the signal; nothing else may fail.
+            // A killed runner's calls fail with runnerExited naming the signal (a cancelled job's
+            // runner got SIGTERM from Slurm); nothing else may fail.
             let load = Load(pool: pool, callers: max(1, profile.callers / 3)) { error in
-                (error as? FLAMEError).map { $0.code == .runnerExited && $0.message.contains("killed by signal 9 (SIGKILL)") } ?? false
+                (error as? FLAMEError).map {
+                    $0.code == .runnerExited
+                        && ($0.message.contains("killed by signal 9 (SIGKILL)") || $0.message.contains("killed by signal 15 (SIGTERM)"))
+                } ?? false
             }
             let end = ContinuousClock.now + profile.faultPhase
             while ContinuousClock.now < end {
@@ -55,7 +64,12 @@ public struct ChaosSuite: Sendable {
                 let live = await pool.status().runners.filter { $0.state != .booting && $0.pid != nil }
                 guard let victim = live.randomElement(), let pid = victim.pid else { continue }
                 let killedAt = ContinuousClock.now
-                kill(pid, SIGKILL)
+                if let cancelJob, let job = victim.clusterJob, report.faults % 2 == 1 {
+                    await cancelJob(job)
+                    report.cancelledJobs += 1
+                } else {
+                    kill(pid, SIGKILL)
+                }
                 report.faults += 1
                 if let healed = await recovery(of: pool, since: killedAt, without: pid, atLeast: 3) {
                     report.maxRecovery = max(report.maxRecovery ?? .zero, healed)
@@ -66,7 +80,8 @@ public struct ChaosSuite: Sendable {
             report.absorb(await load.stop())
             report.expect(
                 report.unexpectedFailures == 0,
-                "every failed call failed with runnerExited naming signal 9 (SIGKILL) (\(report.unexpectedFailures) did not: \(report.unexpectedSamples))")
+                "every failed call failed with runnerExited naming SIGKILL or, for a cancelled job, SIGTERM (\(report.unexpectedFailures) did not: \(report.unexpectedSamples))")
+            if cancelJob != nil { report.expect(report.cancelledJobs > 0, "\(report.cancelledJobs) of the faults were scancels of the runner's job") }
             // Recovered to demand: a fresh round of calls all succeed.
             let after = try await Self.allSucceed(pool, calls: 40)
             report.expect(after, "after the faults, 40 calls all succeed")

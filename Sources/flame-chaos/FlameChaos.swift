@@ -1,6 +1,7 @@
 import ArgumentParser
 import FLAME
 import FLAMEChaos
+import FLAMESlurm
 import Foundation
 import Logging
 
@@ -27,10 +28,10 @@ struct FlameChaos: AsyncParsableCommand {
     var profile: Profile = .short
 
     enum Transport: String, ExpressibleByArgument, CaseIterable {
-        case socketpair, tcp
+        case socketpair, tcp, slurm
     }
 
-    @Option(help: "How runners reach the parent: an inherited socketpair, or TCP over loopback to a listener.")
+    @Option(help: "How runners reach the parent: an inherited socketpair, TCP over loopback to a listener, or as Slurm jobs (srun, on the cluster SLURM_CONF names) dialing back over TCP.")
     var transport: Transport = .socketpair
 
     @Option(name: .customLong("scenario"), help: "Run only these scenarios (repeatable).")
@@ -57,13 +58,21 @@ struct FlameChaos: AsyncParsableCommand {
         }
         var chosen = profile == .short ? ChaosProfile.short : ChaosProfile.long
         if let soakSeconds { chosen.soak = .seconds(soakSeconds) }
-        let backendTransport: LocalProcessBackend.Transport
+        let suite: ChaosSuite
         switch transport {
-        case .socketpair: backendTransport = .socketpair
-        case .tcp: backendTransport = .tcp(try await RunnerListener.start())
+        case .socketpair:
+            suite = ChaosSuite(profile: chosen, makeBackend: { LocalProcessBackend(transport: .socketpair) })
+        case .tcp:
+            let listener = try await RunnerListener.start()
+            suite = ChaosSuite(profile: chosen, makeBackend: { LocalProcessBackend(transport: .tcp(listener)) })
+        case .slurm:
+            let listener = try await RunnerListener.start()
+            let commands = SlurmCommands()
+            suite = ChaosSuite(
+                profile: chosen, makeBackend: { SlurmBackend(options: SlurmOptions(commands: commands), listener: listener) },
+                cancelJob: { job in _ = await ProgramRun.run(commands.scancel, [job]) })
         }
         progress("runners over \(transport.rawValue)")
-        let suite = ChaosSuite(profile: chosen, makeBackend: { LocalProcessBackend(transport: backendTransport) })
         var reports: [ScenarioReport] = []
         for name in scenarios.isEmpty ? ChaosSuite.scenarioNames : scenarios {
             progress("\(name)…")

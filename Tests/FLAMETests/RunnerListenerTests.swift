@@ -72,6 +72,32 @@ import Glibc
         await listener.close()
     }
 
+    /// A runner killed with data in flight resets its connection (RST): that is a runner
+    /// gone, not a protocol violation to log as an error (seen when chaos killed runners).
+    @Test func aResetConnectionIsADisconnectNotAViolation() async throws {
+        let log = RecordedLog()
+        let listener = try await RunnerListener.start(logger: log.logger)
+        let delegate = RecordingDelegate()
+        try listener.admissions.expect(RunnerExpectation(runnerID: "reset-1", token: "t0ken", buildID: "b", heartbeatInterval: .seconds(1)), delegate: delegate)
+        let port = try #require(Int(listener.advertisedAddress.split(separator: ":").last!))
+        try await onDedicatedThread {
+            let fd = try ParentDialer.connect(to: "127.0.0.1:\(port)")
+            var hello: [UInt8] = []
+            RunnerMessage.hello(RunnerHello(runnerID: "reset-1", token: "t0ken", buildID: "b", pid: 1, host: "local")).encodeFrame(into: &hello)
+            _ = hello.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            var buffer = [UInt8](repeating: 0, count: 64)
+            _ = read(fd, &buffer, buffer.count)  // the welcome
+            var abort = linger(l_onoff: 1, l_linger: 0)
+            setsockopt(fd, SOL_SOCKET, SO_LINGER, &abort, socklen_t(MemoryLayout<linger>.size))
+            close(fd)  // with SO_LINGER 0: a reset, as the kernel sends for a killed process with unread data
+        }
+        #expect(await eventually { delegate.disconnects.count == 1 })
+        #expect(delegate.connected == 1)
+        #expect(delegate.disconnects.first == .some(nil), "a reset is no violation: \(delegate.disconnects)")
+        #expect(!log.messages.contains { $0.contains("invalid frame") }, "\(log.messages)")
+        await listener.close()
+    }
+
     @Test func aRunnerDialsBackOverTCPAndReportsItsHost() async throws {
         let listener = try await RunnerListener.start()
         let backend = LauncherBackend(
@@ -187,6 +213,18 @@ final class RecordedLog: Sendable {
             log.append("\(event.message) \(fields.joined(separator: " "))")
         }
     }
+}
+
+/// A connection delegate that records what it heard.
+final class RecordingDelegate: RunnerConnectionDelegate {
+    private let heard = Mutex<(connected: Int, disconnects: [String?])>((0, []))
+    var connected: Int { heard.withLock { $0.connected } }
+    var disconnects: [String?] { heard.withLock { $0.disconnects } }
+    func connected(_ connection: RunnerConnection, hello: RunnerHello) { heard.withLock { $0.connected += 1 } }
+    func refused(_ error: FLAMEError) {}
+    func impostorRefused(_ error: FLAMEError) {}
+    func received(_ message: RunnerMessage) {}
+    func disconnected(violation: FLAMEError?) { heard.withLock { $0.disconnects.append(violation?.message) } }
 }
 
 /// A raw TCP client that says what it is told and reports whether the parent hung up.

@@ -8,7 +8,7 @@ import Testing
 func fixtureSnapshot(step: Int = 0) -> Snapshot {
     func runner(_ id: String, _ state: String, pid: Int32?, cpu: Double, rss: UInt64, inFlight: Int, done: Int, failed: Int) -> RunnerSnapshot {
         let onNode = id == "thumbnails-2"
-        return RunnerSnapshot(id: id, state: state, pid: pid, host: onNode ? "n2" : "local", cpuPercent: cpu, rssBytes: rss, inFlight: inFlight,
+        return RunnerSnapshot(id: id, state: state, pid: pid, host: onNode ? "n2" : state == "booting" ? "-" : "local", cpuPercent: cpu, rssBytes: rss, inFlight: inFlight,
                        completed: done, failed: failed, uptimeSeconds: 125.5, lastError: failed > 0 ? "image 7 is corrupt" : nil,
                        clusterJob: onNode ? "1042" : nil)
     }

@@ -8,6 +8,8 @@ public struct RunnerStatus: Sendable, Equatable {
     public var id: String
     public var state: RunnerState
     public var pid: Int32?
+    /// Where it runs: `local`, a cluster node's name, or `-` while it boots (a cluster may
+    /// not have placed it yet).
     public var host: String
     /// The cluster's handle on what holds the runner (a Slurm job id), when it has one.
     public var clusterJob: String?
@@ -59,7 +61,7 @@ extension Pool {
                 case .exiting: .exiting
                 }
             return RunnerStatus(
-                id: id, state: state, pid: links[id]?.pid, host: links[id]?.host ?? "local", clusterJob: links[id]?.clusterJob,
+                id: id, state: state, pid: links[id]?.pid, host: links[id]?.host ?? "-", clusterJob: links[id]?.clusterJob,
                 cpuPercent: usage.cpuPercent, residentBytes: usage.residentBytes,
                 inFlight: runner.inFlight, children: runner.children, completed: runner.completed,
                 failed: runner.failed, uptime: monitors[id].map { now - $0.startedAt } ?? .zero,

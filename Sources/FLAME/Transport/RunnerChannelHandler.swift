@@ -2,6 +2,9 @@ import FLAMEWire
 import Logging
 import NIOCore
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The parent's end of one runner connection, on its event loop: the hello first, checked
 /// against the admissions table within a deadline, then every frame to the runner it proved
@@ -136,10 +139,18 @@ final class RunnerChannelHandler: ChannelInboundHandler {
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if let wire = error as? WireError {
             violated(FLAMEError(.bootFailed, "sent an invalid frame: \(wire)"), context: context)
+        } else if case .admitted = state, let io = error as? IOError, Self.peerWentAway.contains(io.errnoCode) {
+            // A runner killed with data in flight resets its connection: it is gone, and
+            // channelInactive reports the plain disconnect.
+            logger.debug("runner connection reset", metadata: ["peer": "\(connection?.peer ?? "?")", "error": "\(io)"])
+            context.close(promise: nil)
         } else {
             violated(FLAMEError(.bootFailed, "connection failed: \(error)"), context: context)
         }
     }
+
+    /// Errors that mean the peer's end is gone (reset, or dead by keepalive), not misbehaving.
+    private static let peerWentAway: Set<Int32> = [ECONNRESET, EPIPE, ETIMEDOUT]
 
     private func leavePending() {
         if countedAsPending { pending?.leave() }
