@@ -5,7 +5,11 @@ RELEASE_FLAGS := -c release
 APT_PACKAGES := libncurses-dev tmux ncurses-term
 
 CHAOS_TRANSPORT ?= socketpair
-.PHONY: help deps build test chaos demo bench bench-peers-install release install clean
+# The test Slurm cluster of scripts/slurm-up.sh (two nodes on this host).
+SLURM_DIR ?= /tmp/flame-slurm
+export FLAME_SLURM_DIR := $(SLURM_DIR)
+TEST_SLURM_CONF := $(SLURM_DIR)/etc/slurm.conf
+.PHONY: help deps build test chaos demo demo-slurm slurm-up slurm-down bench bench-peers-install release install clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
@@ -24,15 +28,35 @@ deps: ## install what the build and tests need (Debian 12; apt-get update only i
 build: ## debug build of every target
 	$(SWIFT) build --build-tests
 
-test: ## the whole test suite: the short chaos profile over socketpairs and over TCP (~50 s each), then swift test (unit, integration, tmux)
+test: ## the whole test suite: brings the test Slurm cluster up, the short chaos profile over socketpairs, TCP and Slurm, then swift test (unit, integration, Slurm, tmux)
+	@# The Slurm tests need the cluster: up first (a few seconds; installs Slurm if missing).
+	@# Without root or apt it cannot start: outside CI its tests then skip saying so.
+	@rm -f .build/slurm-started-by-make-test
+	@if ! scripts/slurm-up.sh --check; then \
+		if scripts/slurm-up.sh; then mkdir -p .build && touch .build/slurm-started-by-make-test; \
+		elif [ "$$CI" = true ]; then echo "make test: the Slurm cluster did not come up (above)"; exit 1; fi; \
+	else echo "slurm: the test cluster is up (SLURM_CONF=$(TEST_SLURM_CONF))"; fi
 	$(SWIFT) build $(RELEASE_FLAGS) --product flame-test-runner
 	$(SWIFT) build $(RELEASE_FLAGS) --product flame-chaos
 	"$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/flame-chaos" --profile short --transport socketpair
 	"$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/flame-chaos" --profile short --transport tcp
+	@if scripts/slurm-up.sh --check; then \
+		SLURM_CONF=$(TEST_SLURM_CONF) "$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/flame-chaos" --profile short --transport slurm --scenario kill-runners; \
+	else echo "chaos on Slurm runners skipped: no test cluster"; fi
 	@# The thread-count test boots 40 runners of a flame-demo: alone first, since beside the
 	@# rest of the suite those boots starve the timing of other tests on two cores.
 	$(SWIFT) test --filter ThreadCountTests
-	$(SWIFT) test --skip ThreadCountTests
+	@# Last: swift test's own summary is the final line; a cluster this run started is then
+	@# stopped (by its pid files), quietly, keeping swift test's exit status.
+	@$(SWIFT) test --skip ThreadCountTests; status=$$?; \
+	if [ -f .build/slurm-started-by-make-test ]; then rm -f .build/slurm-started-by-make-test; scripts/slurm-down.sh >/dev/null 2>&1; fi; \
+	exit $$status
+
+slurm-up: ## start the two-node test Slurm cluster on this host (installs Slurm from Debian if missing)
+	scripts/slurm-up.sh
+
+slurm-down: ## stop the test Slurm cluster (exactly the daemons slurm-up started, by pid file)
+	scripts/slurm-down.sh
 
 chaos: ## the long reliability profile: 60 s fault phases under load, a 10-minute soak (~13 min); CHAOS_TRANSPORT=tcp for TCP runners
 	$(SWIFT) build $(RELEASE_FLAGS) --product flame-chaos
@@ -42,12 +66,16 @@ demo: ## start flame-demo under load and open flame-top on it; quitting flame-to
 	$(SWIFT) build --product flame-demo
 	$(SWIFT) build --product flame-top
 	@bin=$$($(SWIFT) build --show-bin-path); log=$$(mktemp /tmp/flame-demo.XXXXXX); \
-	"$$bin/flame-demo" > "$$log" 2>&1 & demo=$$!; \
+	"$$bin/flame-demo" $(DEMO_ARGS) > "$$log" 2>&1 & demo=$$!; \
 	trap 'kill $$demo 2>/dev/null; wait $$demo 2>/dev/null; rm -f "$$log"' EXIT INT TERM; \
 	for i in $$(seq 100); do grep -q '^admin socket: ' "$$log" && break; sleep 0.1; done; \
 	socket=$$(sed -n 's/^admin socket: //p' "$$log"); \
 	if [ -z "$$socket" ]; then cat "$$log"; exit 1; fi; \
 	"$$bin/flame-top" --socket "$$socket"
+
+demo-slurm: ## bring the test Slurm cluster up, run flame-demo's pools on it (runners are srun jobs on n1, n2) and open flame-top
+	scripts/slurm-up.sh
+	SLURM_CONF=$(TEST_SLURM_CONF) $(MAKE) demo DEMO_ARGS="--backend slurm"
 
 release: ## release build
 	$(SWIFT) build $(RELEASE_FLAGS)

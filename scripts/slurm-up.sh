@@ -5,6 +5,7 @@
 #   scripts/slurm-up.sh            install Slurm from Debian if missing, start what is not
 #                                  running, wait until both nodes are idle
 #   scripts/slurm-up.sh --conf     print the path of the cluster's slurm.conf and exit
+#   scripts/slurm-up.sh --check    exit 0 when every daemon of the cluster runs, else 1
 #
 # Everything lives under $FLAME_SLURM_DIR (default /tmp/flame-slurm): slurm.conf, spool and
 # log directories, and one pid file per daemon this script started. The client commands find
@@ -16,7 +17,18 @@ set -euo pipefail
 dir=${FLAME_SLURM_DIR:-/tmp/flame-slurm}
 conf=$dir/etc/slurm.conf
 if [ "${1:-}" = "--conf" ]; then echo "$conf"; exit 0; fi
-if [ "${1:-}" = "--help" ] || [ "${1:-}" = "-h" ]; then sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0; fi
+if [ "${1:-}" = "--help" ] || [ "${1:-}" = "-h" ]; then sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0; fi
+# A pid file names a daemon of ours only while that process still runs the same program.
+alive() { # alive PIDFILE PROGRAM
+    [ -s "$1" ] || return 1
+    local pid; pid=$(cat "$1")
+    [ -d "/proc/$pid" ] && [ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "$(readlink -f "$2")" ]
+}
+if [ "${1:-}" = "--check" ]; then
+    alive /run/munge/munged.pid /usr/sbin/munged && alive "$dir/run/slurmctld.pid" /usr/sbin/slurmctld \
+        && alive "$dir/run/slurmd-n1.pid" /usr/sbin/slurmd && alive "$dir/run/slurmd-n2.pid" /usr/sbin/slurmd
+    exit
+fi
 if [ $# -gt 0 ]; then echo "slurm-up.sh: unknown argument $1 (try --help)" >&2; exit 2; fi
 if [ "$(id -u)" != 0 ]; then echo "slurm-up.sh: needs root (slurmd must run jobs as their users)" >&2; exit 1; fi
 
@@ -32,13 +44,6 @@ if [ -n "$missing" ]; then
     apt-get install -y --no-install-recommends $missing >/dev/null 2>&1 \
         || { apt-get update >/dev/null && apt-get install -y --no-install-recommends $missing >/dev/null; }
 fi
-
-# A pid file names a daemon of ours only while that process still runs the same program.
-alive() { # alive PIDFILE PROGRAM
-    [ -s "$1" ] || return 1
-    local pid; pid=$(cat "$1")
-    [ -d "/proc/$pid" ] && [ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "$(readlink -f "$2")" ]
-}
 
 mkdir -p "$dir/etc" "$dir/run" "$dir/log" "$dir/spool/ctld" "$dir/spool/n1" "$dir/spool/n2"
 host=$(hostname -s)

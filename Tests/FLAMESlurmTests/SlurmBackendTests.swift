@@ -12,9 +12,7 @@ import Glibc
 /// The Slurm backend against the real daemons of scripts/slurm-up.sh (two nodes, four CPUs
 /// each): runners are srun jobs of the test runner executable that dial back over TCP.
 /// Serialized: the tests share the cluster's eight CPUs.
-@Suite(
-    .serialized, .timeLimit(.minutes(2)),
-    .enabled(if: SlurmCluster.isUp || everyTestMustRun, "needs the test Slurm cluster: scripts/slurm-up.sh could not bring it up (run it to see why)"))
+@Suite(.serialized, .timeLimit(.minutes(2)), .enabled(if: SlurmCluster.isUp || everyTestMustRun, "needs the test Slurm cluster: scripts/slurm-up.sh could not bring it up (run it to see why)"))
 struct SlurmBackendTests {
     @Test func runnersBootOnDemandAcrossBothNodesAndServeCallsCastsAndChildren() async throws {
         try SlurmCluster.require()

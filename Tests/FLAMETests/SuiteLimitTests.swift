@@ -2,21 +2,34 @@ import Foundation
 import Testing
 
 /// A hang must fail its test, not stall CI: every test of every test target is in a type
-/// marked `@Suite(… .timeLimit(…) …)`, and none is a free function (which no suite limits).
+/// marked `@Suite(… .timeLimit(…) …)` (or an extension of one), and none is a free function
+/// (which no suite limits).
 @Suite(.timeLimit(.minutes(1))) struct SuiteLimitTests {
     @Test func everyTestIsInASuiteWithATimeLimit() throws {
         let tests = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         let files = try #require(FileManager.default.enumerator(atPath: tests.path)).compactMap { $0 as? String }.filter { $0.hasSuffix(".swift") }
         var testsSeen = 0
-        for file in files {
-            let lines = try String(contentsOfFile: tests.appendingPathComponent(file).path, encoding: .utf8).split(separator: "\n")
+        let sources = try files.map { file in
+            (file, try String(contentsOfFile: tests.appendingPathComponent(file).path, encoding: .utf8).split(separator: "\n"))
+        }
+        let declaration = /^(?:@Suite\(.*\) )?(?:(?:final |private |fileprivate )*(?:struct|class|enum|extension|actor) (\w+))/
+        // Suites with a limit, by name: an extension of one is limited too.
+        var limitedSuites: Set<Substring> = []
+        for (_, lines) in sources {
+            for (index, line) in lines.enumerated() {
+                guard let match = line.firstMatch(of: declaration), !line.contains("extension ") else { continue }
+                let attribute = index > 0 && lines[index - 1].hasPrefix("@Suite") ? lines[index - 1] : line
+                if attribute.hasPrefix("@Suite") && attribute.contains(".timeLimit(") { limitedSuites.insert(match.1) }
+            }
+        }
+        for (file, lines) in sources {
             // The top-level declaration each line belongs to, and whether its @Suite has a limit.
             var current: (name: Substring, limited: Bool)?
             for (index, line) in lines.enumerated() {
-                let declaration = line.firstMatch(of: /^(?:@Suite\(.*\) )?(?:(?:final |private |fileprivate )*(?:struct|class|enum|extension|actor) (\w+))/)
-                if let declaration {
+                if let match = line.firstMatch(of: declaration) {
                     let attribute = index > 0 && lines[index - 1].hasPrefix("@Suite") ? lines[index - 1] : line
-                    current = (declaration.1, attribute.hasPrefix("@Suite") && attribute.contains(".timeLimit("))
+                    let isExtension = line.contains("extension ")
+                    current = (match.1, isExtension ? limitedSuites.contains(match.1) : attribute.hasPrefix("@Suite") && attribute.contains(".timeLimit("))
                 } else if line.hasPrefix("}") || line.hasPrefix("func ") || line.hasPrefix("private func ") {
                     current = nil
                 }
