@@ -139,7 +139,7 @@ let package = Package(
         .executableTarget(
             name: "flame-bench",
             dependencies: [
-                "FLAME", "FLAMEWire", "FLAMEAdmin", "FLAMEAdminProtocol", "CFLAMEShims",
+                "FLAME", "FLAMEWire", "FLAMEAdmin", "FLAMEAdminProtocol", "FLAMESlurm", "CFLAMEShims",
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             ],
             path: "Benchmarks/FlameBench", swiftSettings: strictSettings),

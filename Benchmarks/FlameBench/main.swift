@@ -125,6 +125,13 @@ if wanted("warm_rtt") {
 func throughput(runners: Int, seconds: Double, inline: Bool = false, tcp: Bool = false) async throws -> Double {
     let pool = try await Pool(
         PoolConfiguration(name: "throughput", min: runners, max: runners, maxConcurrency: 64), backend: try await localBackend(tcp: tcp))
+    let rate = try await callsPerSecond(on: pool, seconds: seconds, inline: inline)
+    await pool.shutdown()
+    return rate
+}
+
+/// Calls per second with 64 in flight on `pool` for `seconds`, after 2,000 to warm up.
+func callsPerSecond(on pool: Pool, seconds: Double, inline: Bool = false) async throws -> Double {
     for i in 0..<2_000 { _ = try await pool.call(Ping(value: i)) }
     let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
     let total = try await withThrowingTaskGroup(of: Int.self) { group in
@@ -142,7 +149,6 @@ func throughput(runners: Int, seconds: Double, inline: Bool = false, tcp: Bool =
         for try await count in group { sum += count }
         return sum
     }
-    await pool.shutdown()
     return Double(total) / seconds
 }
 
@@ -224,6 +230,11 @@ if wanted("scale_out") {
     let finished = ContinuousClock.now - start
     report("scale_out", ["to_8_busy_ms": allBusy.map { microseconds($0) / 1000 } ?? -1, "burst_done_ms": microseconds(finished) / 1000])
     await pool.shutdown()
+}
+
+// Slurm runners, when Benchmarks/run found (or brought up) the test cluster.
+if wanted("slurm"), getenv("SLURM_CONF") != nil {
+    try await slurmFigures(rounds: rounds / 4)
 }
 
 // Cold boot: a pool with no runner, one call, until its result.
