@@ -49,12 +49,18 @@ import Glibc
     }
 
     @Test func slowBootPastBootTimeoutIsAbortedAndTheWaiterTimesOut() async throws {
+        let events = PoolEvents.shared.subscribe()
         var configuration = PoolConfiguration(name: "slow", max: 1, timeout: .milliseconds(600))
         configuration.bootTimeout = .milliseconds(200)
         let pool = try await Pool(configuration, backend: InProcessBackend(bootDelay: .seconds(30)))
         let error = await caught { try await pool.call(Echo(1)) }
         #expect(FLAMEError.Code.timeout ~= error!)
         #expect((error as? FLAMEError)?.message.contains("bootTimeout") == true)
+        // Operators hear why the boot failed (the timeout), not that its task was cancelled.
+        for await event in events where event.pool == "slow" && event.kind == .bootFailed {
+            #expect(event.message.contains("did not boot within bootTimeout"), "\(event.message)")
+            break
+        }
         await pool.shutdown()
     }
 

@@ -28,6 +28,7 @@ extension Pool {
 
     private func runnerBooted(_ id: String, link: any RunnerLink) {
         boots[id] = nil
+        abortedBoots[id] = nil
         guard let actions = machine.runnerBooted(id, now: .now) else {
             link.kill()  // its boot was aborted meanwhile
             return
@@ -41,7 +42,7 @@ extension Pool {
 
     private func runnerBootFailed(_ id: String, error: any Error) {
         boots[id] = nil
-        let failure = error as? FLAMEError ?? FLAMEError(.bootFailed, "runner \(id) failed to boot: \(error)")
+        let failure = abortedBoots.removeValue(forKey: id) ?? error as? FLAMEError ?? FLAMEError(.bootFailed, "runner \(id) failed to boot: \(error)")
         logger.warning("runner boot failed", metadata: ["runner": "\(id)", "error": "\(failure)"])
         telemetry.bootFailed()
         publish(.bootFailed, runner: id, failure.message)

@@ -25,6 +25,8 @@ public actor Pool {
     var links: [String: any RunnerLink] = [:]
     var monitors: [String: RunnerMonitor] = [:]
     var boots: [String: Task<Void, Never>] = [:]
+    /// Why the pool aborted a boot still in flight: its task reports this when it ends.
+    var abortedBoots: [String: FLAMEError] = [:]
     /// The last error a call saw on each runner, for operators.
     var lastErrors: [String: String] = [:]
     var children: [UInt64: ChildRecord] = [:]
@@ -219,7 +221,9 @@ public actor Pool {
             switch action {
             case .bootRunner(let id):
                 bootRunner(id)
-            case .abortBoot(let id):
+            case .abortBoot(let id, let reason):
+                // The boot task then fails; it reports this reason, not "aborted".
+                abortedBoots[id] = reason
                 boots[id]?.cancel()
             case .placeWaiter(let waiter, let callID, let runnerID):
                 let result: Result<Placement, any Error>

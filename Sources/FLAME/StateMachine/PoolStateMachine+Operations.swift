@@ -82,8 +82,9 @@ extension PoolStateMachine {
         for id in runnerOrder {
             guard let runner = runners[id] else { continue }
             if case .booting = runner.phase {
-                actions.append(.abortBoot(id))
-                actions += runnerBootFailed(id, error: FLAMEError(.poolShutDown, "pool \(limits.name) shut down during boot"), now: now)
+                let error = FLAMEError(.poolShutDown, "pool \(limits.name) shut down during boot")
+                actions.append(.abortBoot(id, reason: error))
+                actions += runnerBootFailed(id, error: error, now: now)
             } else {
                 drainRunner(id, now: now, into: &actions)
             }

@@ -46,9 +46,9 @@ extension PoolStateMachine {
             guard let runner = runners[id] else { continue }
             switch runner.phase {
             case .booting(let deadline) where deadline <= now:
-                actions.append(.abortBoot(id))
                 let waitingFor = runner.bootStatus.map { ": \($0)" } ?? ""
                 let error = FLAMEError(.bootFailed, "runner \(id) did not boot within bootTimeout (\(limits.bootTimeout))\(waitingFor)")
+                actions.append(.abortBoot(id, reason: error))
                 actions += runnerBootFailed(id, error: error, now: now)
             case .exiting(let killAt?) where killAt <= now:
                 kill(

@@ -67,8 +67,9 @@ struct PoolStateMachine<Instant: InstantProtocol>: Sendable where Instant.Durati
     enum Action: Equatable, Sendable {
         /// Start booting this runner (the id is already counted as a pending boot).
         case bootRunner(RunnerID)
-        /// The boot took longer than `bootTimeout`: stop the launch.
-        case abortBoot(RunnerID)
+        /// Stop the launch (the boot took longer than `bootTimeout`, or the pool shuts
+        /// down); `reason` is the boot's failure, as `growEnded` reports it.
+        case abortBoot(RunnerID, reason: FLAMEError)
         /// Resume this waiter: it may now send `call` to `runner`.
         case placeWaiter(WaiterID, CallID, RunnerID)
         /// Resume this waiter with an error; it was never placed.
