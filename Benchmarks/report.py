@@ -167,6 +167,7 @@ details = {
     "swarm_rtt_1_runner_p50_us": get(flame, "swarm", "rtt_1_runner_p50_us"),
     "swarm_boot_all_s": get(flame, "swarm", "boot_all_s"),
     "swarm_shutdown_s": get(flame, "swarm", "shutdown_s"),
+    "swarm_parent_rss_mb": get(flame, "swarm", "parent_rss_mb"),
     "snapshot_2000_runners_build_us": get(flame, "swarm", "snapshot_build_us"),
     "snapshot_2000_runners_bytes": get(flame, "swarm", "snapshot_bytes"),
 }
@@ -190,7 +191,7 @@ print(f'parent CPU: idle with 100 runners {show(details["parent_cpu_percent_idle
 print(f'swarm: {show(details["swarm_runners"])} runners over TCP booted in {show(details["swarm_boot_all_s"])} s, '
       f'round trip {show(contract["swarm_rtt_p50_us"].get("flame"))} µs against {show(details["swarm_rtt_1_runner_p50_us"])} µs '
       f'with 1; snapshot build {show(details["snapshot_2000_runners_build_us"])} µs of {show(contract["snapshot_2000_runners_us"].get("flame"))} µs; '
-      f'shutdown {show(details["swarm_shutdown_s"])} s')
+      f'shutdown {show(details["swarm_shutdown_s"])} s; parent RSS {show(details["swarm_parent_rss_mb"])} MB')
 if "slurm" not in flame:
     notes.append("slurm: no test cluster (scripts/slurm-up.sh needs root), so no Slurm figures")
 else:

@@ -289,6 +289,7 @@ if wanted("swarm") {
     try await Task.sleep(for: .seconds(3))  // every runner heartbeating
     let connected = await pool.status().runners.count
     let threads = threadCount()
+    let residentMegabytes = Double(ResourceUsage.residentBytes()) / 1_048_576
     let cpuStart = cpuSeconds()
     let wallStart = ContinuousClock.now
     try await Task.sleep(for: .seconds(10))
@@ -317,6 +318,6 @@ if wanted("swarm") {
         "runners": Double(connected), "parent_threads": Double(threads), "parent_cpu_percent": cpu,
         "rtt_p50_us": percentile(crowded, 0.5), "rtt_1_runner_p50_us": percentile(alone, 0.5),
         "boot_all_s": microseconds(booted) / 1e6, "snapshot_us": percentile(snapshots.sorted(), 0.5), "snapshot_build_us": percentile(builds.sorted(), 0.5),
-        "snapshot_bytes": Double(bytes), "shutdown_s": microseconds(shutdown) / 1e6,
+        "snapshot_bytes": Double(bytes), "shutdown_s": microseconds(shutdown) / 1e6, "parent_rss_mb": residentMegabytes,
     ])
 }

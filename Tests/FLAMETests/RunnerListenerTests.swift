@@ -98,6 +98,17 @@ import Glibc
         await listener.close()
     }
 
+    /// Linux's default soft limit (1,024 descriptors) would cap a parent at a few hundred
+    /// TCP runners (a Slurm runner holds four); a listener lifts it to the hard limit.
+    @Test func startingAListenerRaisesTheDescriptorLimitToTheHardLimit() async throws {
+        let (_, hard) = DescriptorLimit.current
+        var lowered = rlimit(rlim_cur: rlim_t(min(hard, 4096)), rlim_max: rlim_t(hard))
+        try #require(setrlimit(Int32(RLIMIT_NOFILE.rawValue), &lowered) == 0)
+        let listener = try await RunnerListener.start()
+        #expect(DescriptorLimit.current.soft == hard)
+        await listener.close()
+    }
+
     @Test func aRunnerDialsBackOverTCPAndReportsItsHost() async throws {
         let listener = try await RunnerListener.start()
         let backend = LauncherBackend(

@@ -58,7 +58,11 @@ public final class RunnerListener: Sendable {
     }
 
     /// Binds the listener; throws ``FLAMEError/Code/bootFailed`` when the address cannot be bound.
+    /// Raises the process's soft descriptor limit to its hard limit (``DescriptorLimit``):
+    /// every runner connection is a descriptor.
     public static func start(_ configuration: Configuration = Configuration(), logger: Logger = Logger(label: "flame.listener")) async throws -> RunnerListener {
+        let descriptors = DescriptorLimit.raiseToHardLimit()
+        logger.debug("runner listener starting", metadata: ["descriptorLimit": "\(descriptors)"])
         let admissions = RunnerAdmissions()
         let helloTimeout = configuration.helloTimeout
         let pending = PendingHellos(limit: configuration.maximumPendingHellos)
