@@ -34,6 +34,12 @@ public struct SlurmLauncher: RunnerLauncher {
     public var launchesChildren: Bool { false }
 
     public func launch(_ request: LaunchRequest) async throws -> any LaunchedRunner {
+        guard ProcessEnvironment.isExecutable(options.commands.srun) else {
+            throw FLAMEError(
+                .bootFailed,
+                "cannot start runner \(request.spec.runnerID): no srun at \(options.commands.srun) "
+                    + "(install Slurm's client tools, e.g. Debian's slurm-client, or set SlurmOptions.commands)")
+        }
         let job = SlurmJob(queue: queue, request: request)
         let srunRequest = LaunchRequest(
             spec: request.spec, environment: request.environment, output: { job.output($0, stream: $1) },

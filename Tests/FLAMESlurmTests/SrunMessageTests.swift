@@ -72,3 +72,18 @@ import Testing
         #expect(arguments.prefix(4) == ["--pdeathsig", "TERM", "--", launcher.options.commands.srun])
     }
 }
+
+/// Without Slurm's client tools a boot fails saying so (no cluster needed).
+@Suite(.timeLimit(.minutes(1))) struct SlurmLauncherTests {
+    @Test func aMissingSrunFailsTheBootSayingWhatToInstall() async throws {
+        let launcher = SlurmLauncher(options: SlurmOptions(commands: SlurmCommands(srun: "/nonexistent/srun")))
+        let spec = RunnerSpec(runnerID: "p-1", poolName: "p", heartbeatInterval: .seconds(1), shutdownTimeout: .seconds(1))
+        let request = LaunchRequest(spec: spec, environment: [:], output: { _, _ in }) { _ in }
+        do {
+            _ = try await launcher.launch(request)
+            Issue.record("the launch succeeded")
+        } catch let error as FLAMEError {
+            #expect(error.code == .bootFailed && error.message.contains("no srun at /nonexistent/srun"), "\(error)")
+        }
+    }
+}
