@@ -45,7 +45,8 @@ public struct SlurmLauncher: RunnerLauncher {
             spec: request.spec, environment: request.environment, output: { job.output($0, stream: $1) },
             progress: request.progress, ended: { job.ended($0) })
         let (program, arguments) = command(for: request.spec)
-        let srun = LocalProcessLauncher(executable: program, arguments: arguments, environment: options.environment)
+        var srun = LocalProcessLauncher(executable: program, arguments: arguments, environment: options.environment)
+        srun.inherits = Self.srunInherits(insideJob: parentIsInAJob)
         do {
             job.started(try await srun.launch(srunRequest, inheriting: nil))
         } catch let error as FLAMEError {
@@ -62,6 +63,20 @@ public struct SlurmLauncher: RunnerLauncher {
     }
 
     static let setpriv = "/usr/bin/setpriv"
+
+    /// Whether this process runs inside a Slurm job (`salloc`, an sbatch script).
+    private var parentIsInAJob: Bool { ProcessEnvironment.value(of: "SLURM_JOB_ID") != nil }
+
+    /// Which of this process's variables srun inherits. Inside a Slurm job none of the
+    /// job's `SLURM_*` variables (but `SLURM_CONF`): they describe the parent's allocation,
+    /// and srun given `SLURM_JOB_ID` starts a step in it instead of a job of its own (the
+    /// runners then queued for the allocation's CPUs). Outside a job every variable passes,
+    /// srun's input ones (`SLURM_ACCOUNT`, …) among them; ``SlurmOptions/environment`` is
+    /// always passed.
+    static func srunInherits(insideJob: Bool) -> @Sendable (String) -> Bool {
+        guard insideJob else { return { _ in true } }
+        return { name in !name.hasPrefix("SLURM_") || name == "SLURM_CONF" }
+    }
 
     /// srun's options for one runner, then the runner executable and its arguments.
     func srunArguments(for spec: RunnerSpec) -> [String] {

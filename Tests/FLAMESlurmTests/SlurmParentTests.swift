@@ -43,6 +43,21 @@ extension SlurmBackendTests {
         await blocker?.release()
     }
 
+    /// A parent that itself runs in a Slurm allocation (`salloc`, an sbatch script) inherits
+    /// `SLURM_JOB_ID` and the rest: its runners must still be jobs of their own, not steps
+    /// squeezed into the parent's allocation (where they waited for its one CPU).
+    @Test func aParentInsideASlurmAllocationStillGetsRunnersOfTheirOwn() async throws {
+        try SlurmCluster.require()
+        let result = try await runCommand(
+            "/usr/bin/salloc", ["--nodes=1", "--cpus-per-task=1", "--", TestRunner.sibling("flame-demo"), "--backend", "slurm", "--duration", "4"],
+            timeout: .seconds(60))
+        #expect(result.status == 0, "\(result.stderr)")
+        let last = result.stdout.split(separator: "\n").last { $0.hasPrefix("[") && $0.contains("thumbnails:") } ?? ""
+        let done = last.firstMatch(of: /thumbnails: (\d+) done/).flatMap { Int($0.1) } ?? 0
+        #expect(done > 0, "thumbnails served no call inside the allocation: \(last)")
+        #expect(!result.stdout.contains("boot failed") && !result.stderr.contains("boot failed"), "\(result.stderr)")
+    }
+
     @Test func flamectlShowsWhereRunnersRunAndScalesAndDrainsSlurmRunners() async throws {
         try SlurmCluster.require()
         let demo = try StreamingCommand(TestRunner.sibling("flame-demo"), ["--backend", "slurm", "--rate", "5"])

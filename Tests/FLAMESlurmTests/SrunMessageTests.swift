@@ -87,3 +87,13 @@ import Testing
         }
     }
 }
+
+extension SlurmLauncherTests {
+    @Test func insideASlurmJobSrunInheritsNoneOfTheJobsVariables() {
+        let inside = SlurmLauncher.srunInherits(insideJob: true)
+        #expect(!inside("SLURM_JOB_ID") && !inside("SLURM_JOBID") && !inside("SLURM_NODELIST") && !inside("SLURM_MEM_PER_NODE"))
+        #expect(inside("SLURM_CONF") && inside("PATH") && inside("HOME"))
+        let outside = SlurmLauncher.srunInherits(insideJob: false)
+        #expect(outside("SLURM_ACCOUNT") && outside("PATH"))
+    }
+}

@@ -16,6 +16,10 @@ public struct LocalProcessLauncher: RunnerLauncher {
     public var arguments: [String]
     /// Extra environment for runners, on top of the parent's.
     public var environment: [String: String]
+    /// Which of the parent's own variables the process inherits (all, by default): a
+    /// launcher can keep its parent's context out (the Slurm one drops the variables of an
+    /// allocation the parent runs in).
+    package var inherits: @Sendable (_ name: String) -> Bool = { _ in true }
 
     public init(executable: String = "/proc/self/exe", arguments: [String]? = nil, environment: [String: String] = [:]) {
         self.executable = executable
@@ -32,7 +36,7 @@ public struct LocalProcessLauncher: RunnerLauncher {
 
     /// Launches with `socket` (when given) as the runner's descriptor 3.
     package func launch(_ request: LaunchRequest, inheriting socket: Int32?) async throws -> LocalRunnerProcess {
-        var environment = currentEnvironment()
+        var environment = currentEnvironment().filter { inherits($0.key) }
         for (key, value) in self.environment { environment[key] = value }
         for (key, value) in request.environment { environment[key] = value }
         var stdoutPipe: [Int32] = [-1, -1]
