@@ -31,7 +31,7 @@ build: ## debug build of every target
 test: ## the whole test suite: brings the test Slurm cluster up, the short chaos profile over socketpairs, TCP and Slurm, then swift test (unit, integration, Slurm, tmux)
 	@# The Slurm tests need the cluster: up first (a few seconds; installs Slurm if missing).
 	@# Without root or apt it cannot start: outside CI its tests then skip saying so.
-	@rm -f .build/slurm-started-by-make-test
+	@# The marker stays when a step fails, so the next make test stops the cluster it finds.
 	@if ! scripts/slurm-up.sh --check; then \
 		if scripts/slurm-up.sh; then mkdir -p .build && touch .build/slurm-started-by-make-test; \
 		elif [ "$$CI" = true ]; then echo "make test: the Slurm cluster did not come up (above)"; exit 1; fi; \

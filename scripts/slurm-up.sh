@@ -101,6 +101,7 @@ export SLURM_CONF=$conf
 if ! alive /run/munge/munged.pid /usr/sbin/munged; then
     install -d -o munge -g munge -m 0755 /run/munge
     runuser -u munge -- /usr/sbin/munged --force
+    for _ in $(seq 100); do [ -s /run/munge/munged.pid ] && break; sleep 0.05; done
     cp /run/munge/munged.pid "$dir/run/munged.pid"
     say "started munged (pid $(cat /run/munge/munged.pid))"
 fi
@@ -122,7 +123,7 @@ done
 
 # Ready when both nodes take jobs (idle, mixed or allocated: not down, drained or unknown).
 for _ in $(seq 300); do
-    states=$(sinfo -h -N -o '%N %t' 2>/dev/null | sort -u)
+    states=$(sinfo -h -N -o '%N %t' 2>/dev/null | sort -u) || true  # the controller may not listen yet
     ready=$(echo "$states" | grep -cE '^n[12] (idle|mix|alloc)$' || true)
     [ "$ready" = 2 ] && break
     sleep 0.1

@@ -7,10 +7,12 @@
 #include <link.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <spawn.h>
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -99,6 +101,13 @@ void flame_line_buffer_stdout(void) {
     setvbuf(stdout, NULL, _IOLBF, 0);
 }
 
+int flame_set_descriptor_soft_limit(pid_t pid, unsigned long long soft) {
+    struct rlimit limit;
+    if (prlimit(pid, RLIMIT_NOFILE, NULL, &limit) != 0) return -1;
+    limit.rlim_cur = (rlim_t)soft;
+    return prlimit(pid, RLIMIT_NOFILE, &limit, NULL);
+}
+
 /* ---- ELF build ID (NT_GNU_BUILD_ID) ---------------------------------------------------- */
 
 #if __SIZEOF_POINTER__ == 8
@@ -117,11 +126,12 @@ static int flame_find_build_id(const unsigned char *notes, size_t size, size_t a
         ElfW(Nhdr) header;
         memcpy(&header, notes + offset, sizeof header);
         const ElfW(Nhdr) *note = &header;
-        size_t name_size = (note->n_namesz + pad) & ~pad;
-        size_t desc_size = (note->n_descsz + pad) & ~pad;
+        if (note->n_namesz > size || note->n_descsz > size) return -1;  /* also keeps the sums below from wrapping */
+        size_t name_size = ((size_t)note->n_namesz + pad) & ~pad;
+        size_t desc_size = ((size_t)note->n_descsz + pad) & ~pad;
         size_t name_at = offset + sizeof(ElfW(Nhdr));
         size_t desc_at = name_at + name_size;
-        if (desc_at + note->n_descsz > size) return -1;
+        if (desc_at > size || note->n_descsz > size - desc_at) return -1;
         if (note->n_type == NT_GNU_BUILD_ID && note->n_namesz == 4 && memcmp(notes + name_at, "GNU", 4) == 0) {
             int length = (int)note->n_descsz;
             memcpy(out, notes + desc_at, (size_t)(length < capacity ? length : capacity));
@@ -137,6 +147,7 @@ struct flame_build_id_search { unsigned char *out; int capacity; int length; };
 static int flame_build_id_of_main_image(struct dl_phdr_info *info, size_t size, void *data) {
     (void)size;
     struct flame_build_id_search *search = data;
+    if (info->dlpi_name != NULL && info->dlpi_name[0] != '\0') return 0; /* not the main program: go on */
     for (int i = 0; i < info->dlpi_phnum; i++) {
         const ElfW(Phdr) *header = &info->dlpi_phdr[i];
         if (header->p_type != PT_NOTE) continue;
@@ -144,7 +155,7 @@ static int flame_build_id_of_main_image(struct dl_phdr_info *info, size_t size, 
         search->length = flame_find_build_id(notes, header->p_memsz, header->p_align, search->out, search->capacity);
         if (search->length >= 0) break;
     }
-    return 1; /* the first object dl_iterate_phdr reports is the main program: stop there */
+    return 1; /* the main program (glibc reports it first, named ""): stop there */
 }
 
 int flame_own_build_id(unsigned char *out, int capacity) {
@@ -166,9 +177,12 @@ int flame_file_build_id(const char *path, unsigned char *out, int capacity) {
             off_t at = (off_t)header.e_phoff + (off_t)i * (off_t)sizeof program;
             if (pread(fd, &program, sizeof program, at) != (ssize_t)sizeof program) break;
             if (program.p_type != PT_NOTE || program.p_filesz == 0 || program.p_filesz > 65536) continue;
-            unsigned char notes[65536];
-            if (pread(fd, notes, program.p_filesz, (off_t)program.p_offset) != (ssize_t)program.p_filesz) break;
-            length = flame_find_build_id(notes, program.p_filesz, program.p_align, out, capacity);
+            unsigned char *notes = malloc(program.p_filesz);
+            if (notes == NULL) break;
+            if (pread(fd, notes, program.p_filesz, (off_t)program.p_offset) == (ssize_t)program.p_filesz) {
+                length = flame_find_build_id(notes, program.p_filesz, program.p_align, out, capacity);
+            }
+            free(notes);
         }
     }
     close(fd);

@@ -51,11 +51,13 @@ public struct ChaosSuite: Sendable {
         let pool = try await pool("chaos-kill", min: 3, max: 3)
         return try await scenario("kill-runners", on: pool) { report in
             // A killed runner's calls fail with runnerExited naming the signal (a cancelled job's
-            // runner got SIGTERM from Slurm); nothing else may fail.
+            // runner got SIGTERM from Slurm, so that is accepted where jobs are cancelled);
+            // nothing else may fail.
+            let cancelsJobs = cancelJob != nil
             let load = Load(pool: pool, callers: max(1, profile.callers / 3)) { error in
                 (error as? FLAMEError).map {
                     $0.code == .runnerExited
-                        && ($0.message.contains("killed by signal 9 (SIGKILL)") || $0.message.contains("killed by signal 15 (SIGTERM)"))
+                        && ($0.message.contains("killed by signal 9 (SIGKILL)") || (cancelsJobs && $0.message.contains("killed by signal 15 (SIGTERM)")))
                 } ?? false
             }
             let end = ContinuousClock.now + profile.faultPhase

@@ -12,35 +12,54 @@ public import Logging
 /// milliseconds: no job is left behind. (A pending job of an srun killed with SIGKILL stays
 /// in the queue: hence SIGTERM. docs/ARCHITECTURE.md has the measurements.)
 public struct SlurmLauncher: RunnerLauncher {
-    public var options: SlurmOptions
+    /// How runners are submitted (fixed for the launcher's life).
+    public let options: SlurmOptions
     private let queue: SlurmQueue
     /// The program srun runs on the nodes.
     private let executable: String
+    /// `setpriv`, which gives srun its parent-death signal; nil when this host has none.
+    private let setpriv: String?
 
-    public init(options: SlurmOptions = SlurmOptions()) {
+    /// A launcher submitting runners as `options` says. Without `setpriv` on `PATH`
+    /// (util-linux) it warns once: srun then outlives a parent killed by SIGKILL, and so
+    /// does a job of its that still pends.
+    public init(options: SlurmOptions = SlurmOptions(), logger: Logger = Logger(label: "flame.slurm")) {
         self.options = options
         self.executable = options.executable ?? ProcessEnvironment.ownExecutable()
-        self.queue = SlurmQueue(commands: options.commands, interval: options.pendingPollInterval)
+        self.queue = SlurmQueue(commands: options.commands, interval: max(options.pendingPollInterval, .milliseconds(100)))
+        self.setpriv = ProcessEnvironment.onPath("setpriv")
+        if setpriv == nil {
+            logger.warning(
+                "no setpriv on PATH (util-linux): srun runs without a parent-death signal, so a pending runner job outlives a parent killed by SIGKILL")
+        }
     }
 
-    /// This process's own build, unless the runner executable is another file this machine
-    /// can read (then that file's): runners run a copy of it on the nodes.
+    /// The pinned identity (`FLAME_BUILD_ID` in ``SlurmOptions/environment`` or this
+    /// process's), else this process's own build, unless the runner executable is another
+    /// file this machine can read (then that file's): runners run a copy of it on the nodes.
     public var buildID: String {
-        if let path = options.executable, ProcessEnvironment.isExecutable(path) { return BuildIdentity.of(path: path) }
-        return BuildIdentity.current()
+        if let path = options.executable, ProcessEnvironment.isExecutable(path) {
+            return BuildIdentity.of(path: path, environment: options.environment)
+        }
+        return BuildIdentity.current(environment: options.environment)
     }
 
     /// A runner's parent process is the node's slurmstepd, not this one.
     public var launchesChildren: Bool { false }
 
+    /// Starts `srun` for one runner; returns once srun runs (its job may still pend).
     public func launch(_ request: LaunchRequest) async throws -> any LaunchedRunner {
+        if let problem = options.problem {
+            throw FLAMEError(.bootFailed, "cannot start runner \(request.spec.runnerID): invalid SlurmOptions: \(problem)")
+        }
         guard ProcessEnvironment.isExecutable(options.commands.srun) else {
             throw FLAMEError(
                 .bootFailed,
                 "cannot start runner \(request.spec.runnerID): no srun at \(options.commands.srun) "
                     + "(install Slurm's client tools, e.g. Debian's slurm-client, or set SlurmOptions.commands)")
         }
-        let job = SlurmJob(queue: queue, request: request)
+        let descriptor = request.environment[ParentDescriptor.environmentKey].flatMap { try? ParentDescriptor.decode($0) }
+        let job = SlurmJob(queue: queue, request: request, parentAddress: descriptor?.address ?? "the parent's listener")
         let srunRequest = LaunchRequest(
             spec: request.spec, environment: request.environment, output: { job.output($0, stream: $1) },
             progress: request.progress, ended: { job.ended($0) })
@@ -58,11 +77,9 @@ public struct SlurmLauncher: RunnerLauncher {
     /// The program to spawn and its arguments: setpriv (when present) around srun.
     func command(for spec: RunnerSpec) -> (String, [String]) {
         let srun = [options.commands.srun] + srunArguments(for: spec)
-        guard ProcessEnvironment.isExecutable(Self.setpriv) else { return (srun[0], Array(srun.dropFirst())) }
-        return (Self.setpriv, ["--pdeathsig", "TERM", "--"] + srun)
+        guard let setpriv else { return (srun[0], Array(srun.dropFirst())) }
+        return (setpriv, ["--pdeathsig", "TERM", "--"] + srun)
     }
-
-    static let setpriv = "/usr/bin/setpriv"
 
     /// Whether this process runs inside a Slurm job (`salloc`, an sbatch script).
     private var parentIsInAJob: Bool { ProcessEnvironment.value(of: "SLURM_JOB_ID") != nil }
@@ -103,9 +120,10 @@ public struct SlurmBackend: Backend {
     private let backend: LauncherBackend
 
     public init(options: SlurmOptions = SlurmOptions(), listener: RunnerListener, logger: Logger = Logger(label: "flame.slurm")) {
-        backend = LauncherBackend(launcher: SlurmLauncher(options: options), listener: listener, logger: logger)
+        backend = LauncherBackend(launcher: SlurmLauncher(options: options, logger: logger), listener: listener, logger: logger)
     }
 
+    /// Boots one runner as a Slurm job (see ``SlurmLauncher``).
     public func boot(_ spec: RunnerSpec, events: any RunnerEventHandler) async throws -> any RunnerLink {
         try await backend.boot(spec, events: events)
     }

@@ -1,3 +1,5 @@
+import FLAME
+
 /// How ``SlurmLauncher`` submits runners: the `srun` options a user of a cluster expects.
 ///
 /// Every option has a default that works on a cluster with a default partition and a file
@@ -28,9 +30,10 @@ public struct SlurmOptions: Sendable {
     public var environment: [String: String]
     /// Where `srun`, `scancel` and `squeue` are; by default found on `PATH`.
     public var commands: SlurmCommands
-    /// How often the queue is asked why a pending runner's job waits.
+    /// How often the queue is asked why a pending runner's job waits (at least 100 ms).
     public var pendingPollInterval: Duration
 
+    /// Options with the defaults above; see each property.
     public init(
         partition: String? = nil, timeLimit: Duration? = nil, cpusPerRunner: Int = 1, memoryPerRunnerMegabytes: Int? = nil,
         jobNamePrefix: String = "flame-", extraArguments: [String] = [], executable: String? = nil, arguments: [String]? = nil,
@@ -50,26 +53,31 @@ public struct SlurmOptions: Sendable {
     }
 }
 
+extension SlurmOptions {
+    /// What is wrong with these options, if anything (a launch then fails saying so).
+    var problem: String? {
+        if cpusPerRunner < 1 { return "cpusPerRunner must be at least 1, got \(cpusPerRunner)" }
+        if let memory = memoryPerRunnerMegabytes, memory < 1 { return "memoryPerRunnerMegabytes must be at least 1, got \(memory)" }
+        if let limit = timeLimit, limit <= .zero { return "timeLimit must be positive, got \(limit)" }
+        return nil
+    }
+}
+
 /// The Slurm client programs the launcher runs.
 public struct SlurmCommands: Sendable {
+    /// Starts each runner's job.
     public var srun: String
+    /// Cancels a runner's job when the pool kills the runner.
     public var scancel: String
+    /// Says why pending runner jobs wait.
     public var squeue: String
 
+    /// Each program at the path given, else the first on `PATH` (else `/usr/bin/NAME`, which
+    /// then fails clearly).
     public init(srun: String? = nil, scancel: String? = nil, squeue: String? = nil) {
-        self.srun = srun ?? Self.onPath("srun")
-        self.scancel = scancel ?? Self.onPath("scancel")
-        self.squeue = squeue ?? Self.onPath("squeue")
-    }
-
-    /// The first executable `name` on `PATH` (else `/usr/bin/name`, which fails clearly).
-    static func onPath(_ name: String) -> String {
-        let path = ProcessEnvironment.value(of: "PATH") ?? "/usr/local/bin:/usr/bin:/bin"
-        for directory in path.split(separator: ":") where !directory.isEmpty {
-            let candidate = "\(directory)/\(name)"
-            if ProcessEnvironment.isExecutable(candidate) { return candidate }
-        }
-        return "/usr/bin/\(name)"
+        self.srun = srun ?? ProcessEnvironment.onPath("srun") ?? "/usr/bin/srun"
+        self.scancel = scancel ?? ProcessEnvironment.onPath("scancel") ?? "/usr/bin/scancel"
+        self.squeue = squeue ?? ProcessEnvironment.onPath("squeue") ?? "/usr/bin/squeue"
     }
 }
 

@@ -52,8 +52,13 @@ final class SlurmQueue: Sendable {
                 return Array(state.watched.keys)
             }
             guard !jobs.isEmpty else { return }
-            let run = await ProgramRun.run(commands.squeue, ["--noheader", "--jobs=\(jobs.joined(separator: ","))", "--format=%i|%T|%r"])
-            let states = Self.parse(run.lines)
+            // A few thousand ids per squeue keep its argument well under Linux's 128 KiB.
+            var states: [String: String] = [:]
+            for start in stride(from: 0, to: jobs.count, by: 2_000) {
+                let chunk = jobs[start..<min(start + 2_000, jobs.count)]
+                let run = await ProgramRun.run(commands.squeue, ["--noheader", "--jobs=\(chunk.joined(separator: ","))", "--format=%i|%T|%r"])
+                states.merge(Self.parse(run.lines)) { _, new in new }
+            }
             let reports = state.withLock { state -> [(@Sendable (String) -> Void, String)] in
                 var reports: [(@Sendable (String) -> Void, String)] = []
                 for (job, status) in states {

@@ -59,7 +59,6 @@ extension String {
 /// What srun has said so far about one runner's job: the facts its end is described with.
 struct SrunReport: Sendable {
     var job: String?
-    var pending = false
     var node: String?
     var taskEnd: String?
     /// Slurm's last error: the reason a job failed before its runner ran.
@@ -67,12 +66,8 @@ struct SrunReport: Sendable {
 
     mutating func record(_ message: SrunMessage) {
         switch message {
-        case .queued(let job):
+        case .queued(let job), .allocated(let job):
             self.job = job
-            pending = true
-        case .allocated(let job):
-            self.job = job
-            pending = false
         case .taskEnded(let node, let how):
             self.node = node
             taskEnd = how

@@ -40,6 +40,14 @@ public enum SlurmCluster {
     /// Whether the cluster is up (bringing it up on first use).
     public static var isUp: Bool { (try? bringUp.get()) != nil }
 
+    /// Why the cluster is not up, for a skipped test's message.
+    public static var unavailableReason: String {
+        switch bringUp {
+        case .success: "the test Slurm cluster is up"
+        case .failure(let error): "needs the test Slurm cluster: \(error.reason)"
+        }
+    }
+
     /// The cluster's configuration path; throws why it is not up.
     @discardableResult
     public static func require() throws -> String { try bringUp.get() }
@@ -56,8 +64,22 @@ public enum SlurmCluster {
         try await jobs(format: "%i|%T|%j|%N").filter { $0.split(separator: "|").dropFirst(2).first?.hasPrefix(prefix) == true }
     }
 
-    /// Occupies every CPU of both nodes with a job of its own until `release()`, so that the
-    /// next job pends with reason `Resources`.
+    /// Runs `body` while a job of its own holds every CPU of both nodes (so that the next job
+    /// pends with reason `Resources`), and ends that job however `body` ends.
+    public static func occupyEveryNode<T>(_ body: (Occupation) async throws -> T) async throws -> T {
+        let blocker = try await occupyEveryNode()
+        do {
+            let result = try await body(blocker)
+            await blocker.release()
+            return result
+        } catch {
+            await blocker.release()
+            throw error
+        }
+    }
+
+    /// Occupies every CPU of both nodes with a job of its own until `release()`: prefer
+    /// ``occupyEveryNode(_:)``, which always releases it.
     public static func occupyEveryNode() async throws -> Occupation {
         try require()
         let result = try await runCommand(

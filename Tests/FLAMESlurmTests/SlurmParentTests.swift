@@ -22,7 +22,15 @@ extension SlurmBackendTests {
 
     @Test(arguments: ParentEnd.allCases) func noJobIsLeftBehindWhenTheParentEnds(_ end: ParentEnd) async throws {
         try SlurmCluster.require()
-        let blocker = end == .sigkillWhilePending ? try await SlurmCluster.occupyEveryNode() : nil
+        if end == .sigkillWhilePending {
+            try await SlurmCluster.occupyEveryNode { _ in try await parentEnds(end) }
+        } else {
+            try await parentEnds(end)
+        }
+    }
+
+    /// Starts flame-demo on Slurm runners, ends it as `end` says, and checks squeue.
+    private func parentEnds(_ end: ParentEnd) async throws {
         let duration = end == .cleanExit ? ["--duration", "4"] : []
         let demo = try StreamingCommand(TestRunner.sibling("flame-demo"), ["--backend", "slurm", "--rate", "20"] + duration)
         let state = end == .sigkillWhilePending ? "PENDING" : "RUNNING"
@@ -31,7 +39,9 @@ extension SlurmBackendTests {
         #expect(started, "flame-demo's jobs reached \(state): \(seen)")
         switch end {
         case .cleanExit: #expect(await demo.waitForExit(within: .seconds(20)), "flame-demo --duration 4 exited by itself")
-        case .sigterm: kill(demo.processIdentifier, SIGTERM)
+        case .sigterm:
+            kill(demo.processIdentifier, SIGTERM)
+            #expect(await demo.waitForExit(within: .seconds(10)), "flame-demo ended on SIGTERM (not the SIGKILL stop() would send later)")
         case .sigkill, .sigkillWhilePending: kill(demo.processIdentifier, SIGKILL)
         }
         let ended = ContinuousClock.now
@@ -40,7 +50,6 @@ extension SlurmBackendTests {
         let left = (try? await demoJobs()) ?? []
         #expect(gone, "10 s after the parent ended (\(end)) squeue still lists \(left)")
         if gone { print("flame-demo's jobs left squeue \(ContinuousClock.now - ended) after \(end)") }
-        await blocker?.release()
     }
 
     /// A parent that itself runs in a Slurm allocation (`salloc`, an sbatch script) inherits

@@ -41,7 +41,7 @@ import Testing
             PoolConfiguration(name: "rebuilt", max: 1, timeout: .seconds(20)),
             backend: LauncherBackend(launcher: CopyLauncher(copy: rebuilt.path), listener: try await RunnerListener.start()))
         let error = await caught { try await pool.call(Echo(1)) }
-        #expect(FLAMEError.Code.buildMismatch ~= error!)
+        #expect(FLAMEError.Code.buildMismatch ~= (try #require(error)))
         #expect((error as? FLAMEError)?.message.contains(BuildIdentity.of(path: rebuilt.path)) == true, "\(String(describing: error))")
         await pool.shutdown()
     }

@@ -50,17 +50,24 @@ import Glibc
 
     @Test func slowBootPastBootTimeoutIsAbortedAndTheWaiterTimesOut() async throws {
         let events = PoolEvents.shared.subscribe()
-        var configuration = PoolConfiguration(name: "slow", max: 1, timeout: .milliseconds(600))
+        var configuration = PoolConfiguration(name: "slow-boot", max: 1, timeout: .milliseconds(600))
         configuration.bootTimeout = .milliseconds(200)
         let pool = try await Pool(configuration, backend: InProcessBackend(bootDelay: .seconds(30)))
         let error = await caught { try await pool.call(Echo(1)) }
         #expect(FLAMEError.Code.timeout ~= error!)
         #expect((error as? FLAMEError)?.message.contains("bootTimeout") == true)
         // Operators hear why the boot failed (the timeout), not that its task was cancelled.
-        for await event in events where event.pool == "slow" && event.kind == .bootFailed {
-            #expect(event.message.contains("did not boot within bootTimeout"), "\(event.message)")
-            break
+        let failure = Task { () -> String? in
+            for await event in events where event.pool == "slow-boot" && event.kind == .bootFailed { return event.message }
+            return nil
         }
+        let watchdog = Task {
+            try await Task.sleep(for: .seconds(10))
+            failure.cancel()
+        }
+        let message = await failure.value
+        watchdog.cancel()
+        #expect(message?.contains("did not boot within bootTimeout") == true, "\(message ?? "no bootFailed event within 10 s")")
         await pool.shutdown()
     }
 

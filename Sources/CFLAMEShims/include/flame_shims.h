@@ -40,6 +40,10 @@ int flame_eventfd(void);
 /// The uid and pid of a Unix socket's peer (SO_PEERCRED). Returns 0 or -1 with errno.
 int flame_peer_credentials(int fd, uid_t *uid, pid_t *pid);
 
+/// Sets process `pid`'s soft limit on open descriptors (prlimit(2), RLIMIT_NOFILE), keeping
+/// its hard limit. Returns 0 or -1 with errno.
+int flame_set_descriptor_soft_limit(pid_t pid, unsigned long long soft);
+
 /// The GNU build ID (NT_GNU_BUILD_ID note) of this process's main executable, read from its
 /// loaded image (no file I/O: right even when the file was replaced since). Copies at most
 /// `capacity` bytes to `out`; returns the ID's length, or -1 when the image has none.

@@ -53,7 +53,10 @@ final class ConnectedRunner: RunnerLink, RunnerConnectionDelegate {
     }
     /// Where the launcher placed it, else where the runner says it runs.
     var host: String { state.withLock { $0.process?.host ?? $0.hello?.host } ?? "unknown" }
-    var clusterJob: String? { state.withLock { $0.hello?.clusterJob ?? $0.process?.clusterJob }.flatMap { $0.isEmpty ? nil : $0 } }
+    /// The cluster job the runner reported, else the one its launcher knows.
+    var clusterJob: String? {
+        state.withLock { state in state.hello.flatMap { $0.clusterJob.isEmpty ? nil : $0.clusterJob } ?? state.process?.clusterJob }
+    }
 
     // MARK: - Boot
 

@@ -56,6 +56,8 @@ public struct LocalProcessLauncher: RunnerLauncher {
                 withCStrings(envp) { envpPointer in
                     var pid: pid_t = 0
                     let result = flame_spawn(&pid, executable, argvPointer, envpPointer, from, to, Int32(from.count))
+                    // At once, on this thread: the child has only just exec'd.
+                    if result == 0 { DescriptorLimit.restoreOriginal(in: pid) }
                     return (result, pid)
                 }
             }

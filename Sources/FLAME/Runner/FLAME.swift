@@ -46,25 +46,19 @@ enum RunnerServer {
             fd = inherited
         } else if let address = descriptor.address {
             fd = try ParentDialer.connect(to: address)
-            host = environmentValue("SLURMD_NODENAME") ?? ParentDialer.hostName()
+            host = ProcessEnvironment.value(of: "SLURMD_NODENAME") ?? ParentDialer.hostName()
         } else {
             throw FLAMEError(.notARunner, "FLAME_PARENT names no transport this runner supports")
         }
         let writer = SocketWriter(fd: fd)
         let hello = RunnerHello(
             runnerID: descriptor.runnerID, token: descriptor.token, buildID: BuildIdentity.current(),
-            pid: Int64(getpid()), host: host, clusterJob: environmentValue("SLURM_JOB_ID") ?? "")
+            pid: Int64(getpid()), host: host, clusterJob: ProcessEnvironment.value(of: "SLURM_JOB_ID") ?? "")
         writer.send { RunnerMessage.hello(hello).encodeFrame(into: &$0) }
         let session = RunnerSession(writer: writer, logger: logger)
         startThread { session.readLoop(fd: fd) }
         await session.waitForever()
     }
-}
-
-/// A variable of this process's environment, when set and not empty.
-private func environmentValue(_ name: String) -> String? {
-    guard let value = getenv(name), value.pointee != 0 else { return nil }
-    return String(cString: value)
 }
 
 /// Ends the runner process now: flushes stdio and skips atexit handlers, which could

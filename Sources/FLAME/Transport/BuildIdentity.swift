@@ -15,10 +15,11 @@ import Glibc
 package enum BuildIdentity {
     static let environmentKey = "FLAME_BUILD_ID"
 
-    /// This process's own identity: its pin, else the build ID of its loaded image (right
-    /// even when the file on disk was replaced since it started).
-    package static func current() -> String {
-        if let pinned = pinned(in: nil) { return pinned }
+    /// This process's own identity: `environment`'s pin (a runner's environment), else this
+    /// process's pin, else the build ID of its loaded image (right even when the file on
+    /// disk was replaced since it started).
+    package static func current(environment: [String: String]? = nil) -> String {
+        if let pinned = pinned(in: environment) { return pinned }
         if let id = hex { bytes, capacity in flame_own_build_id(bytes, capacity) } { return id }
         return fileIdentity(of: "/proc/self/exe")
     }
@@ -32,9 +33,8 @@ package enum BuildIdentity {
     }
 
     private static func pinned(in environment: [String: String]?) -> String? {
-        let pinned = environment?[environmentKey] ?? getenv(environmentKey).map { String(cString: $0) }
-        guard let pinned, !pinned.isEmpty else { return nil }
-        return pinned
+        if let pinned = environment?[environmentKey], !pinned.isEmpty { return pinned }
+        return ProcessEnvironment.value(of: environmentKey)
     }
 
     /// The build ID `read` copies out, in lowercase hex (as `readelf -n` and `file` show it).
