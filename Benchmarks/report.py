@@ -154,6 +154,9 @@ details = {
     "parent_cpu_percent_idle_100_runners": get(admin, "parent_cpu_percent", "idle_100_runners"),
     "parent_cpu_percent_5_clients_10hz": get(admin, "parent_cpu_percent", "with_5_clients_10hz"),
     "flametop_frame_p99_us": get(admin, "flametop_frame", "p99_us"),
+    "flametop_2000_runners_decode_us": get(admin, "flametop_2000_runners", "decode_p50_us"),
+    "flametop_2000_runners_update_us": get(admin, "flametop_2000_runners", "update_p50_us"),
+    "flametop_2000_runners_frame_us": get(admin, "flametop_2000_runners", "frame_p50_us"),
     "c_floor_rtt_runs": rtt_floors,
     "inline_job_rtt_p50_us": get(flame, "inline", "rtt_p50_us"),
     "inline_job_ordinary_rtt_p50_us": get(flame, "inline", "ordinary_rtt_p50_us"),
@@ -192,6 +195,8 @@ print(f'swarm: {show(details["swarm_runners"])} runners over TCP booted in {show
       f'round trip {show(contract["swarm_rtt_p50_us"].get("flame"))} µs against {show(details["swarm_rtt_1_runner_p50_us"])} µs '
       f'with 1; snapshot build {show(details["snapshot_2000_runners_build_us"])} µs of {show(contract["snapshot_2000_runners_us"].get("flame"))} µs; '
       f'shutdown {show(details["swarm_shutdown_s"])} s; parent RSS {show(details["swarm_parent_rss_mb"])} MB')
+print(f'flame-top at 2,000 runners, per snapshot: decode {show(details["flametop_2000_runners_decode_us"])} µs, '
+      f'update {show(details["flametop_2000_runners_update_us"])} µs, frame {show(details["flametop_2000_runners_frame_us"])} µs')
 if "slurm" not in flame:
     notes.append("slurm: no test cluster (scripts/slurm-up.sh needs root), so no Slurm figures")
 else:

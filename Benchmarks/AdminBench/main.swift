@@ -125,6 +125,43 @@ for frame in 0..<1000 {
 frames.sort()
 report("flametop_frame", ["p50_us": frames[frames.count / 2], "p99_us": frames[frames.count * 99 / 100]])
 
+// flame-top's side at 2,000 runners (docs/SCALING.md): the live snapshot's 100 runners
+// copied to 2,000 (distinct ids), encoded; per snapshot that arrives, flame-top decodes the
+// line, updates its model and renders a frame.
+var large = liveSnapshot
+if var pool = large.pools.first {
+    pool.runners = (0..<2_000).map { index in
+        var runner = liveSnapshot.pools.flatMap(\.runners)[index % max(1, liveSnapshot.pools.flatMap(\.runners).count)]
+        runner.id = "\(pool.name)-\(index + 1)"
+        return runner
+    }
+    large.pools[0] = pool
+}
+let largeLine = Array(try AdminCodec.line(AdminReply.snapshot(large)).dropLast())
+var largeModel = Model(socketPath: path)
+for step in 0..<5 { _ = update(&largeModel, .snapshot(large, at: Double(step))) }
+_ = update(&largeModel, .key(.enter))
+var decodes: [Double] = [], updates: [Double] = [], renders: [Double] = []
+var largePrevious: CellBuffer?
+for step in 0..<100 {
+    var start = ContinuousClock.now
+    guard case .snapshot(let decoded) = try AdminCodec.decode(AdminReply.self, from: largeLine).body else { break }
+    decodes.append(microseconds(ContinuousClock.now - start))
+    start = ContinuousClock.now
+    _ = update(&largeModel, .snapshot(decoded, at: 5 + Double(step)))
+    updates.append(microseconds(ContinuousClock.now - start))
+    start = ContinuousClock.now
+    let screen = view(largeModel, width: 120, height: 40)
+    _ = screen.changes(since: largePrevious)
+    renders.append(microseconds(ContinuousClock.now - start))
+    largePrevious = screen
+}
+decodes.sort(); updates.sort(); renders.sort()
+report("flametop_2000_runners", [
+    "bytes": Double(largeLine.count), "decode_p50_us": decodes[decodes.count / 2], "update_p50_us": updates[updates.count / 2],
+    "frame_p50_us": renders[renders.count / 2],
+])
+
 // flame-top itself, in tmux at 120×40, attached at 10 Hz for 60 s: its CPU.
 let flameTop = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("flame-top").path
 func tmux(_ words: [String]) -> Int32 {

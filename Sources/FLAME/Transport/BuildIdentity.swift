@@ -20,7 +20,7 @@ package enum BuildIdentity {
     /// disk was replaced since it started).
     package static func current(environment: [String: String]? = nil) -> String {
         if let pinned = pinned(in: environment) { return pinned }
-        if let id = hex { bytes, capacity in flame_own_build_id(bytes, capacity) } { return id }
+        if let id = hex({ bytes, capacity in flame_own_build_id(bytes, capacity) }) { return id }
         return fileIdentity(of: "/proc/self/exe")
     }
 
