@@ -89,8 +89,10 @@ public final class AdminServer: Service, Sendable {
             return (state.listener, Array(state.clients.values))
         }
         guard listener >= 0 else { return }
+        // Wake the accept thread (accept fails with EINVAL) and let it close the listener:
+        // closed here, its number could go to another socket (a next server's listener)
+        // while that thread is between two accepts, and it would accept that socket's clients.
         shutdown(listener, Int32(SHUT_RDWR))
-        close(listener)
         for client in clients { client.close() }
         unlink(path)
     }
@@ -121,7 +123,12 @@ public final class AdminServer: Service, Sendable {
             let client = flame_accept_cloexec(listener)
             if client < 0 {
                 if errno == EINTR || errno == ECONNABORTED { continue }
-                return  // listener closed
+                if state.withLock({ $0.listener }) < 0 {
+                    close(listener)  // stop() shut it down: only this thread still uses its number
+                    return
+                }
+                usleep(10_000)  // out of descriptors or memory: try again shortly
+                continue
             }
             admit(client)
         }
@@ -144,7 +151,8 @@ public final class AdminServer: Service, Sendable {
             return true
         }
         guard admitted else {
-            refuse(fd, "too many admin clients (\(configuration.maximumClients))")
+            let stopped = state.withLock { $0.listener < 0 }
+            refuse(fd, stopped ? "the admin server is stopping" : "too many admin clients (\(configuration.maximumClients))")
             return
         }
         let session = AdminSession(server: self, connection: connection)
