@@ -71,6 +71,28 @@ import Glibc
         await pool.shutdown()
     }
 
+    /// `flamectl kill POOL-N` on a booting row: the runner stayed `exiting` with no pid
+    /// forever, its caller got no replacement, and `shutdown()` never returned.
+    @Test func killingABootingRunnerReplacesItAndShutdownStillCompletes() async throws {
+        let gate = BootGate()
+        let pool = try await Pool(PoolConfiguration(name: "kill-boot", max: 1, timeout: .seconds(20)), backend: gate)
+        let call = Task { try await pool.call(Echo(5)) }
+        await eventually { gate.waiting == 1 }
+        let booting = try #require(await pool.status().runners.first)
+        #expect(booting.state == .booting)
+        try await pool.kill(runner: booting.id, reason: "by operator")
+        // A replacement boot starts at once (a second boot at the gate); the killed one is gone.
+        #expect(await eventually { gate.waiting == 2 })
+        #expect(await pool.status().runners.map(\.id).contains(booting.id) == false)
+        gate.open()
+        #expect(try await call.value == 5)
+        let shutdown = Task { await pool.shutdown() }
+        let finished = await eventually(within: .seconds(10)) { await pool.status().runners.isEmpty }
+        let left = await pool.status().runners.map(\.id)
+        #expect(finished, "shutdown left \(left)")
+        await shutdown.value
+    }
+
     @Test func waitingCallerWhoseTaskIsCancelledGetsCancellationAndIsNeverServed() async throws {
         let gate = BootGate()
         let pool = try await Pool(PoolConfiguration(name: "wait", max: 1), backend: gate)

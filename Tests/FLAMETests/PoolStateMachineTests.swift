@@ -338,6 +338,40 @@ import Testing
     }
 }
 
+/// Killing a runner that is still booting (`flamectl kill POOL-N`, flame-top's K on a
+/// booting row). It stayed listed as `exiting`, with no pid, forever. Its waiter got no
+/// replacement runner, and shutdown never completed.
+@Suite(.timeLimit(.minutes(1))) struct KillDuringBootTests {
+    @Test func killingABootingRunnerAbortsItsBootAndAReplacementServesTheWaiter() throws {
+        var machine = makeMachine(max: 1)
+        let (waiter, actions) = machine.checkoutRequested(deadline: at(30), now: at(0))
+        let booting = try #require(actions.boots.first)
+        let kill = machine.killRequested(runner: booting, reason: "by operator", now: at(0.2))
+        let killed = try #require(kill)
+        #expect(killed.contains { if case .abortBoot(booting, let reason) = $0 { reason.code == .runnerKilled } else { false } })
+        #expect(machine.runners[booting] == nil, "the killed boot is no longer listed")
+        // The waiter gets a replacement boot at once, and is served by it.
+        let replacement = try #require(killed.boots.first, "a replacement boot for the waiting caller: \(killed)")
+        #expect(replacement != booting)
+        let served = boot(&machine, replacement, at: at(0.5))
+        #expect(served.placements.map(\.waiter) == [waiter])
+        // The aborted boot's late report changes nothing.
+        let lateHello = machine.runnerBooted(booting, now: at(0.6))
+        #expect(lateHello == nil)
+        let lateFailure = machine.runnerBootFailed(booting, error: FLAMEError(.bootFailed, "aborted"), now: at(0.6))
+        #expect(lateFailure.isEmpty)
+    }
+
+    @Test func shutdownCompletesAfterABootingRunnerWasKilled() throws {
+        var machine = makeMachine(max: 1)
+        let (_, actions) = machine.checkoutRequested(deadline: at(30), now: at(0))
+        let booting = try #require(actions.boots.first)
+        _ = machine.killRequested(runner: booting, reason: "by operator", now: at(0.2))
+        _ = machine.shutdown(now: at(1))
+        #expect(machine.isDrained, "runners left: \(machine.runners.keys.sorted())")
+    }
+}
+
 @Suite(.timeLimit(.minutes(1))) struct ScaleAndDrainTests {
     @Test func raisingMinBoots() throws {
         var machine = makeMachine(min: 0, max: 4)

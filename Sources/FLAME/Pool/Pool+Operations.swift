@@ -118,7 +118,7 @@ extension Pool {
     /// Kills runner `id` now; its calls fail with ``FLAMEError/Code/runnerKilled``.
     public func kill(runner id: String, reason: String = "killed by request") throws(FLAMEError) {
         accountForEndedCalls()
-        guard let actions = machine.killRequested(runner: id, reason: reason) else {
+        guard let actions = machine.killRequested(runner: id, reason: reason, now: .now) else {
             throw FLAMEError(.unknownRunner, "pool \(name) has no runner \(id)")
         }
         perform(actions)

@@ -64,12 +64,24 @@ extension PoolStateMachine {
         return actions
     }
 
-    /// Kill one runner now (SIGKILL): its calls fail with `runnerKilled`. Returns nil for an
-    /// unknown runner.
-    mutating func killRequested(runner id: RunnerID, reason: String) -> [Action]? {
-        guard runners[id] != nil else { return nil }
+    /// Kill one runner now (SIGKILL): its calls fail with `runnerKilled`. A runner still
+    /// booting has no process to signal yet: its boot is aborted instead, it leaves the
+    /// table at once, and a waiter it was booted for gets a replacement boot. Returns nil
+    /// for an unknown runner.
+    mutating func killRequested(runner id: RunnerID, reason: String, now: Instant) -> [Action]? {
+        guard let runner = runners[id] else { return nil }
+        let error = FLAMEError(.runnerKilled, "runner \(id) was killed: \(reason)")
         var actions: [Action] = []
-        kill(id, reason: FLAMEError(.runnerKilled, "runner \(id) was killed: \(reason)"), into: &actions)
+        if case .booting = runner.phase {
+            actions.append(.abortBoot(id, reason: error))
+            remove(id)
+            actions.append(.growEnded(growth(id), error))
+            // Not a failed boot: no retry backoff; what the runner was booted for boots again.
+            replenish(now: now, into: &actions)
+            serveWaiters(now: now, into: &actions)
+            return actions
+        }
+        kill(id, reason: error, into: &actions)
         return actions
     }
 
