@@ -58,7 +58,8 @@ slurm-up: ## start the two-node test Slurm cluster on this host (installs Slurm 
 slurm-down: ## stop the test Slurm cluster (exactly the daemons slurm-up started, by pid file)
 	scripts/slurm-down.sh
 
-chaos: ## the long reliability profile: 60 s fault phases under load, a 10-minute soak (~13 min); CHAOS_TRANSPORT=tcp for TCP runners
+chaos: ## the long reliability profile: 60 s fault phases under load, a 10-minute soak (~13 min), the pool state machine under 20,000 random sequences per shape; CHAOS_TRANSPORT=tcp for TCP runners
+	FLAME_INVARIANT_SEQUENCES=20000 $(SWIFT) test --filter PoolInvariantTests
 	$(SWIFT) build $(RELEASE_FLAGS) --product flame-chaos
 	"$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/flame-chaos" --profile long --transport $(CHAOS_TRANSPORT)
 

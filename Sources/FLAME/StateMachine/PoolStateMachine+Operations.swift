@@ -1,6 +1,7 @@
 extension PoolStateMachine {
     /// An operator or the app changed `min` and/or `max`. Raising `min` boots; lowering
-    /// `max` drains surplus runners (idle ones first), never killing work in flight.
+    /// `max` cancels boots beyond it, then drains surplus runners (idle ones first), never
+    /// killing work in flight.
     mutating func scale(min newMin: Int?, max newMax: Int?, now: Instant) throws(FLAMEError) -> [Action] {
         var newLimits = limits
         newLimits.min = newMin ?? limits.min
@@ -14,7 +15,16 @@ extension PoolStateMachine {
         var actions: [Action] = []
         var surplus = activeRunnerCount - newLimits.max
         if surplus > 0 {
-            // Idle and least-loaded runners go first; booting ones are drained once booted.
+            // Boots not needed any more are cancelled first (the newest), so that runners
+            // and pending boots never exceed max; then idle and least-loaded runners drain.
+            for id in runnerOrder.reversed() where surplus > 0 {
+                guard case .booting = runners[id]?.phase else { continue }
+                let error = FLAMEError(.bootFailed, "boot of runner \(id) was cancelled: pool \(limits.name) was scaled to max \(newLimits.max)")
+                actions.append(.abortBoot(id, reason: error))
+                remove(id)
+                actions.append(.growEnded(growth(id), error))
+                surplus -= 1
+            }
             let candidates = runnerOrder.compactMap { runners[$0] }.filter { $0.phase == .ready }
                 .sorted { $0.inFlight < $1.inFlight }
             for runner in candidates where surplus > 0 {
@@ -82,6 +92,9 @@ extension PoolStateMachine {
             return actions
         }
         kill(id, reason: error, into: &actions)
+        // It no longer counts toward max: callers waiting for room get a boot now, not
+        // when its exit is reported.
+        serveWaiters(now: now, into: &actions)
         return actions
     }
 
