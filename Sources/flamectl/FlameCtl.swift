@@ -103,8 +103,6 @@ struct Scale: AsyncParsableCommand {
 
     func validate() throws {
         guard min != nil || max != nil else { throw ValidationError("give --min, --max or both") }
-        if let min, min < 0 { throw ValidationError("--min must be 0 or more") }
-        if let max, max < 1 { throw ValidationError("--max must be at least 1") }
     }
 
     func run() async throws {

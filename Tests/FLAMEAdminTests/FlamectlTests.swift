@@ -51,6 +51,11 @@ import Testing
         try await withAdminPool(PoolConfiguration(name: "ctl-codes", max: 1)) { _, harness in
             let refused = try await flamectl(["scale", "no-such-pool", "--max", "2", "--socket", harness.path])
             #expect(refused.status == 1 && refused.stderr.contains("no pool named no-such-pool"), "\(refused)")
+            // The pool's one rule for bounds answers, as it does the API and flame-top.
+            let huge = try await flamectl(["scale", "ctl-codes", "--max", "1000000000000", "--socket", harness.path])
+            #expect(huge.status == 1 && huge.stderr.contains("above the pool's runner limit (4096"), "\(huge)")
+            let belowMin = try await flamectl(["scale", "ctl-codes", "--min", "3", "--max", "2", "--socket", harness.path])
+            #expect(belowMin.status == 1 && belowMin.stderr.contains("min (3) must not exceed max (2)"), "\(belowMin)")
             let usage = try await flamectl(["scale", "ctl-codes", "--socket", harness.path])
             #expect(usage.status == 2 && usage.stderr.contains("--min, --max or both"), "\(usage)")
             let unknownFlag = try await flamectl(["status", "--bogus"])

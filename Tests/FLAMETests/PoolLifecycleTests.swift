@@ -179,6 +179,7 @@ import Testing
         let cases: [(PoolConfiguration, String)] = [
             (PoolConfiguration(name: "a", min: 3, max: 2), "min (3) must not exceed max (2)"),
             (PoolConfiguration(name: "a", max: 0), "max must be at least 1"),
+            (PoolConfiguration(name: "a", max: 5_000), "max 5000 is above the pool's runner limit (4096"),
             (PoolConfiguration(name: "a", timeout: .seconds(-1)), "timeout must not be negative"),
             (PoolConfiguration(name: "a", maxConcurrency: 0), "maxConcurrency must be at least 1"),
             (PoolConfiguration(name: "", max: 1), "name must be non-empty"),

@@ -373,6 +373,16 @@ import Testing
 }
 
 @Suite(.timeLimit(.minutes(1))) struct ScaleAndDrainTests {
+    @Test func scaleRefusesBoundsAboveTheRunnerLimitOrMinAboveMax() {
+        var machine = makeMachine(max: 2)
+        let huge = caughtError { () throws(FLAMEError) in _ = try machine.scale(min: nil, max: 1_000_000_000_000, now: at(0)) }
+        #expect(huge?.message.contains("max 1000000000000 is above the pool's runner limit (4096") == true, "\(String(describing: huge))")
+        _ = try? machine.scale(min: 2, max: 2, now: at(0))
+        let belowMin = caughtError { () throws(FLAMEError) in _ = try machine.scale(min: nil, max: 1, now: at(0)) }
+        #expect(belowMin?.message.contains("min (2) must not exceed max (1)") == true, "\(String(describing: belowMin))")
+        #expect(machine.limits.max == 2, "a refused scale changes nothing")
+    }
+
     @Test func raisingMinBoots() throws {
         var machine = makeMachine(min: 0, max: 4)
         #expect(try machine.scale(min: 3, max: nil, now: at(0)).boots == ["p-1", "p-2", "p-3"])
@@ -446,4 +456,10 @@ import Testing
         #expect(actions.contains { if case .abortBoot(pending, let reason) = $0 { reason.code == .poolShutDown } else { false } })
         #expect(machine.runners["p-1"]?.phase == .draining)
     }
+}
+
+/// The FLAMEError `body` threw, if any.
+func caughtError(_ body: () throws(FLAMEError) -> Void) -> FLAMEError? {
+    do { try body() } catch { return error }
+    return nil
 }

@@ -41,6 +41,23 @@ public struct PoolConfiguration: Sendable {
     public var heartbeatInterval: Duration
     /// Lines of stdout/stderr kept per runner. Defaults to 1000.
     public var outputLinesPerRunner: Int
+    /// The most runners `min` and `max` may ask for, at start and in ``Pool/scale(min:max:)``:
+    /// a typo in `flamectl scale --max` must not ask a cluster for a trillion runners.
+    /// Defaults to ``defaultRunnerLimit``.
+    public var runnerLimit: Int = PoolConfiguration.defaultRunnerLimit
+
+    /// 4,096: a few thousand, what one parent is measured to carry (docs/SCALING.md).
+    public static let defaultRunnerLimit = 4_096
+
+    /// Why `min` and `max` are out of bounds, or nil: the one rule for a pool's start and
+    /// for every scale request, whoever makes it (the API, flamectl, flame-top).
+    public static func boundsProblem(min: Int, max: Int, runnerLimit: Int) -> String? {
+        if min < 0 { return "min must be 0 or more, got \(min)" }
+        if max < 1 { return "max must be at least 1, got \(max)" }
+        if min > max { return "min (\(min)) must not exceed max (\(max)); lower min with max" }
+        if max > runnerLimit { return "max \(max) is above the pool's runner limit (\(runnerLimit), PoolConfiguration.runnerLimit)" }
+        return nil
+    }
 
     public init(
         name: String,
@@ -86,9 +103,8 @@ public struct PoolConfiguration: Sendable {
         if name.isEmpty || name.contains(where: { $0.isWhitespace || $0 == "/" }) {
             throw invalid("name must be non-empty, without spaces or '/'")
         }
-        if min < 0 { throw invalid("min must be 0 or more, got \(min)") }
-        if max < 1 { throw invalid("max must be at least 1, got \(max)") }
-        if min > max { throw invalid("min (\(min)) must not exceed max (\(max))") }
+        if runnerLimit < 1 { throw invalid("runnerLimit must be at least 1, got \(runnerLimit)") }
+        if let problem = Self.boundsProblem(min: min, max: max, runnerLimit: runnerLimit) { throw invalid(problem) }
         if maxConcurrency < 1 { throw invalid("maxConcurrency must be at least 1, got \(maxConcurrency)") }
         if outputLinesPerRunner < 0 { throw invalid("outputLinesPerRunner must be 0 or more") }
         let durations: [(String, Duration?)] = [

@@ -6,10 +6,8 @@ extension PoolStateMachine {
         var newLimits = limits
         newLimits.min = newMin ?? limits.min
         newLimits.max = newMax ?? limits.max
-        if newLimits.min < 0 || newLimits.max < 1 || newLimits.min > newLimits.max {
-            throw FLAMEError(
-                .invalidConfiguration,
-                "pool \(limits.name): need 0 ≤ min ≤ max and max ≥ 1, got min \(newLimits.min), max \(newLimits.max)")
+        if let problem = PoolConfiguration.boundsProblem(min: newLimits.min, max: newLimits.max, runnerLimit: limits.runnerLimit) {
+            throw FLAMEError(.invalidConfiguration, "pool \(limits.name): \(problem)")
         }
         limits = newLimits
         var actions: [Action] = []

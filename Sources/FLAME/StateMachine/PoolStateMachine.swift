@@ -97,6 +97,8 @@ struct PoolStateMachine<Instant: InstantProtocol>: Sendable where Instant.Durati
         var singleUse: Bool
         var bootTimeout: Duration
         var shutdownTimeout: Duration
+        /// The ceiling on `min` and `max` (``PoolConfiguration/runnerLimit``).
+        var runnerLimit: Int = PoolConfiguration.defaultRunnerLimit
         var idleShutdownAfter: Duration
         var minIdleShutdownAfter: Duration?
         var hasIdleCheck: Bool
@@ -114,6 +116,7 @@ struct PoolStateMachine<Instant: InstantProtocol>: Sendable where Instant.Durati
             minIdleShutdownAfter = configuration.minIdleShutdownAfter
             hasIdleCheck = configuration.idleShutdownCheck != nil
             callTimeout = configuration.timeout
+            runnerLimit = configuration.runnerLimit
         }
     }
 
