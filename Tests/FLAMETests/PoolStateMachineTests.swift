@@ -257,6 +257,25 @@ import Testing
 }
 
 @Suite(.timeLimit(.minutes(1))) struct IdleShutdownTests {
+    /// FLAME boots its `min` runners without an idle deadline: after a burst, the burst's
+    /// runners idle out and the longest-up runners stay, with their warm state.
+    @Test func idleShutdownKeepsTheLongestUpRunnersAtMin() throws {
+        var machine = makeMachine(min: 1, max: 3, maxConcurrency: 1)
+        let first = try #require(machine.start(now: at(0)).boots.first)
+        boot(&machine, first, at: at(0))
+        var calls: [(UInt64, String)] = []
+        for _ in 0..<3 {
+            let (_, actions) = machine.checkoutRequested(deadline: at(60), now: at(1))
+            for id in actions.boots { calls += boot(&machine, id, at: at(1)).placements.map { ($0.call, $0.runner) } }
+            calls += actions.placements.map { ($0.call, $0.runner) }
+        }
+        #expect(machine.runners.count == 3)
+        for (call, runner) in calls { _ = machine.callFinished(call, succeeded: true, on: runner, now: at(2)) }
+        let idled = machine.tick(now: at(2 + 30))
+        #expect(Set(idled.stops) == Set(machine.runnerOrder.filter { $0 != first }), "the burst's runners go, \(first) stays: \(idled.stops)")
+        #expect(machine.runners[first]?.phase == .ready)
+    }
+
     @Test func idleRunnerAboveMinIsStoppedAfterIdleShutdownAfter() {
         var machine = makeMachine(max: 2, idle: .seconds(10))
         let boots = machine.checkoutRequested(deadline: at(30), now: at(0)).1.boots

@@ -83,9 +83,23 @@ extension PoolStateMachine {
 
     /// The idle delay that applies now: beyond `min`, `idleShutdownAfter`; at or below it,
     /// `minIdleShutdownAfter` (nil: never).
-    func idleShutdownDelay() -> Duration? {
-        let ready = runners.values.count(where: { $0.phase == .ready })
-        return ready > limits.min ? limits.idleShutdownAfter : limits.minIdleShutdownAfter
+    /// The idle rule, in one place. The pool's floor is its `min` longest-up ready runners
+    /// (the first in boot order): as FLAME keeps the runners it boots for `min`, they idle
+    /// out only after `minIdleShutdownAfter` (nil: never), so warm state survives a burst.
+    /// Every later ready runner idles out after `idleShutdownAfter`. `rank` is the runner's
+    /// place among the ready runners in boot order, counting from 0.
+    func idleShutdownDelay(rank: Int) -> Duration? {
+        rank < limits.min ? limits.minIdleShutdownAfter : limits.idleShutdownAfter
+    }
+
+    /// Ready runner `id`'s rank among the ready runners in boot order.
+    func readyRank(of id: RunnerID) -> Int {
+        var rank = 0
+        for other in runnerOrder {
+            if other == id { return rank }
+            if runners[other]?.phase == .ready { rank += 1 }
+        }
+        return rank
     }
 
     mutating func noteIdleDeadline(for id: RunnerID, since: Instant) {

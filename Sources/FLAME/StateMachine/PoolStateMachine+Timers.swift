@@ -42,8 +42,10 @@ extension PoolStateMachine {
     }
 
     private mutating func expireRunners(now: Instant, into actions: inout [Action]) {
+        var readyAhead = 0  // ready runners earlier in boot order that stay ready
         for id in runnerOrder {
             guard let runner = runners[id] else { continue }
+            defer { if runners[id]?.phase == .ready { readyAhead += 1 } }
             switch runner.phase {
             case .booting(let deadline) where deadline <= now:
                 let waitingFor = runner.bootStatus.map { ": \($0)" } ?? ""
@@ -56,7 +58,7 @@ extension PoolStateMachine {
                     into: &actions)
             case .ready where runner.isIdle && runner.idleCheck == nil:
                 guard let since = runner.idleSince,
-                    let delay = idleShutdownDelay(),
+                    let delay = idleShutdownDelay(rank: readyAhead),
                     since.advanced(by: delay) <= now
                 else { continue }
                 if limits.hasIdleCheck {
@@ -83,18 +85,21 @@ extension PoolStateMachine {
             consider(call.deadline)
             consider(call.killAt)
         }
-        for runner in runners.values {
+        var readyAhead = 0
+        for id in runnerOrder {
+            guard let runner = runners[id] else { continue }
             switch runner.phase {
             case .booting(let deadline): consider(deadline)
             case .exiting(let killAt): consider(killAt)
             case .ready where runner.isIdle && runner.idleCheck == nil:
                 // At min without minIdleShutdownAfter there is no deadline; a scale change
                 // that makes the runner eligible notes one.
-                if let since = runner.idleSince, let delay = idleShutdownDelay() {
+                if let since = runner.idleSince, let delay = idleShutdownDelay(rank: readyAhead) {
                     consider(since.advanced(by: delay))
                 }
             default: break
             }
+            if runner.phase == .ready { readyAhead += 1 }
         }
         consider(bootRetryAt)
         return next

@@ -312,7 +312,7 @@ struct PoolStateMachine<Instant: InstantProtocol>: Sendable where Instant.Durati
         runners[runnerID] = runner
         var actions: [Action] = []
         if idle, runner.phase == .ready, runner.isIdle, let since = runner.idleSince,
-            let after = idleShutdownDelay(), since.advanced(by: after) <= now
+            let after = idleShutdownDelay(rank: readyRank(of: runnerID)), since.advanced(by: after) <= now
         {
             stop(runnerID, now: now, into: &actions)
         } else if runner.phase == .ready, runner.isIdle {
