@@ -88,26 +88,26 @@ struct SlurmBackendTests {
 
     @Test func aPartitionThatDoesNotExistFailsTheBootWithSlurmsReason() async throws {
         try SlurmCluster.require()
-        var configuration = PoolConfiguration(name: "nowhere", max: 1, timeout: .seconds(3))
-        let failures = BootFailures(into: &configuration)
-        let pool = try await slurmPool(configuration, SlurmOptions(partition: "no-such-partition"))
-        let error = await caught { try await pool.call(Echo(1)) }
-        #expect(error != nil)
-        let message = failures.messages.first ?? ""
+        let message = try await firstBootFailure(pool: "nowhere", SlurmOptions(partition: "no-such-partition"))
         #expect(message.contains("was refused by Slurm: Unable to allocate resources: Invalid partition name specified"), "\(message)")
-        await pool.shutdown()
     }
 
     @Test func aRunnerThatFailsBeforeItsHelloFailsTheBootSayingHow() async throws {
         try SlurmCluster.require()
-        var configuration = PoolConfiguration(name: "missing", max: 1, timeout: .seconds(3))
-        let failures = BootFailures(into: &configuration)
-        let pool = try await slurmPool(configuration, SlurmOptions(executable: "/nonexistent/flame-runner"))
-        _ = await caught { try await pool.call(Echo(1)) }
-        let message = failures.messages.first ?? ""
+        let message = try await firstBootFailure(pool: "missing", SlurmOptions(executable: "/nonexistent/flame-runner"))
         #expect(message.contains("before it said hello") && message.contains("task: Exited with exit code 2"), "\(message)")
         #expect(message.contains("/nonexistent/flame-runner: No such file or directory"), "Slurm's reason: \(message)")
+    }
+
+    /// The first boot failure of a one-runner pool on `options` whose call must fail.
+    private func firstBootFailure(pool name: String, _ options: SlurmOptions) async throws -> String {
+        var configuration = PoolConfiguration(name: name, max: 1, timeout: .seconds(3))
+        let failures = BootFailures(into: &configuration)
+        let pool = try await slurmPool(configuration, options)
+        let error = await caught { try await pool.call(Echo(1)) }
+        #expect(error != nil, "the call failed")
         await pool.shutdown()
+        return failures.messages.first ?? ""
     }
 
     @Test func runnersKilledOrCancelledAreReplacedAndTheirCallsFailNamingHow() async throws {
