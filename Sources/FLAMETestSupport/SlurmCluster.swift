@@ -11,14 +11,11 @@ import Glibc
 /// that already) and points this process's `SLURM_CONF` at it, so every srun, squeue and
 /// scancel a test starts, and every runner's, talks to it.
 public enum SlurmCluster {
-    /// The repository's root, where scripts/ is.
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
     /// SLURM_CONF's path, or why the cluster could not be brought up (the script's output).
     public static let bringUp: Result<String, SlurmUnavailable> = {
         guard geteuid() == 0 else { return .failure(SlurmUnavailable(reason: "scripts/slurm-up.sh needs root (slurmd runs jobs as their users)")) }
         let process = Process()
-        process.executableURL = root.appendingPathComponent("scripts/slurm-up.sh")
+        process.executableURL = repositoryRoot.appendingPathComponent("scripts/slurm-up.sh")
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe

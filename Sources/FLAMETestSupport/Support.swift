@@ -1,6 +1,6 @@
 public import FLAME
 import FLAMEChaos
-import Foundation
+public import Foundation
 public import Testing
 
 /// Helpers shared by the test targets.
@@ -37,6 +37,10 @@ public func caught<T>(_ body: () async throws -> T, sourceLocation: SourceLocati
         return error
     }
 }
+
+/// The repository's root (README.md, scripts/, Tests/): tests that read the repository's
+/// own files find them from here.
+public let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
 /// Whether every test must run: `CI=true` (set by .ci/run). A test that needs a condition
 /// (root, a release build) is skipped without it, except under CI, where it runs and fails

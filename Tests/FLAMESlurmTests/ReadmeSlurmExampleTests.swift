@@ -1,5 +1,6 @@
 import FLAME
 import FLAMESlurm
+import FLAMETestSupport
 import Foundation
 import Testing
 
@@ -7,8 +8,7 @@ import Testing
 /// test holds the two to the same text. (It is not run: it names a cluster of the reader's.)
 @Suite(.timeLimit(.minutes(1))) struct ReadmeSlurmExampleTests {
     @Test func theReadmeShowsTheCompiledSlurmExampleVerbatim() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let readme = try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)
+        let readme = try String(contentsOf: repositoryRoot.appendingPathComponent("README.md"), encoding: .utf8)
         let source = try String(contentsOf: URL(fileURLWithPath: #filePath), encoding: .utf8)
         let begin = try #require(source.range(of: "\n// README begin\n"))
         let end = try #require(source.range(of: "\n// README end\n", range: begin.upperBound..<source.endIndex))

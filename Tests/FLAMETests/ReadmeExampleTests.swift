@@ -5,7 +5,7 @@ import Testing
 /// The README's example is the `readme-example` target, so it compiles with every build;
 /// this holds the two to the same text and runs the app.
 @Suite(.timeLimit(.minutes(1))) struct ReadmeExampleTests {
-    private let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    private let root = repositoryRoot
 
     @Test func theReadmeShowsTheCompiledExampleVerbatim() throws {
         let readme = try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)
