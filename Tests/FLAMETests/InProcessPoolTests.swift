@@ -1,5 +1,6 @@
 @testable import FLAME
 import FLAMETestJobs
+import FLAMEWire
 import Synchronization
 import FLAMETestSupport
 import Testing
@@ -93,6 +94,17 @@ import Glibc
         await shutdown.value
     }
 
+    /// A runner whose process exits right after its hello, before the boot hands its link to
+    /// the pool: the exit was dropped (the boot was still in flight), the runner stayed `idle`
+    /// with a dead link, and the caller placed on it waited for its timeout.
+    @Test func aRunnerThatExitsBeforeItsBootEndsIsAFailedBootAndCallersGetAnother() async throws {
+        let pool = try await Pool(PoolConfiguration(name: "dies-early", max: 1, timeout: .seconds(8)), backend: DiesBeforeBootEnds())
+        #expect(try await pool.call(Echo(4)) == 4)
+        let runners = await pool.status().runners.map(\.id)
+        #expect(runners == ["dies-early-2"], "the runner that exited is still listed: \(runners)")
+        await pool.shutdown()
+    }
+
     @Test func waitingCallerWhoseTaskIsCancelledGetsCancellationAndIsNeverServed() async throws {
         let gate = BootGate()
         let pool = try await Pool(PoolConfiguration(name: "wait", max: 1), backend: gate)
@@ -140,5 +152,31 @@ final class BootGate: Backend {
             if isOpen { continuation.resume() }
         }
         return try await base.boot(spec, events: events)
+    }
+}
+
+/// The first runner's process exits after its hello but before its boot returns (the
+/// backend reports the exit, then hands over a link to nothing); later boots are in-process.
+final class DiesBeforeBootEnds: Backend {
+    private let base = InProcessBackend()
+    private let boots = Mutex(0)
+
+    struct DeadLink: RunnerLink {
+        var pid: Int32? { nil }
+        var host: String { "local" }
+        func send(_ message: ParentMessage) {}
+        func stop() {}
+        func kill() {}
+    }
+
+    func boot(_ spec: RunnerSpec, events: any RunnerEventHandler) async throws -> any RunnerLink {
+        let first = boots.withLock { count in
+            count += 1
+            return count == 1
+        }
+        guard first else { return try await base.boot(spec, events: events) }
+        events.exited(FLAMEError(.runnerExited, "runner \(spec.runnerID) exited with status 1"))
+        try await Task.sleep(for: .milliseconds(200))
+        return DeadLink()
     }
 }

@@ -27,6 +27,13 @@ extension Pool {
     }
 
     private func runnerBooted(_ id: String, link: any RunnerLink) {
+        if let exit = exitsDuringBoot.removeValue(forKey: id) {
+            // The process exited after its hello, before the boot handed over its link: it
+            // never served, so it is a failed boot (retried as one), not a ready runner.
+            link.kill()
+            runnerBootFailed(id, error: FLAMEError(.bootFailed, "runner \(id) exited during boot: \(exit.message)"))
+            return
+        }
         boots[id] = nil
         abortedBoots[id] = nil
         guard let actions = machine.runnerBooted(id, now: .now) else {
@@ -42,6 +49,7 @@ extension Pool {
 
     private func runnerBootFailed(_ id: String, error: any Error) {
         boots[id] = nil
+        exitsDuringBoot[id] = nil
         let failure = abortedBoots.removeValue(forKey: id) ?? error as? FLAMEError ?? FLAMEError(.bootFailed, "runner \(id) failed to boot: \(error)")
         logger.warning("runner boot failed", metadata: ["runner": "\(id)", "error": "\(failure)"])
         telemetry.bootFailed()
@@ -77,7 +85,11 @@ extension Pool {
         case .exited(let reason):
             logger.debug("runner exited", metadata: ["runner": "\(id)", "reason": "\(reason.message)"])
             links[id] = nil
-            if boots[id] != nil { return }  // the boot task reports it as a boot failure
+            if boots[id] != nil {
+                // The boot task reports it, as a boot failure, when it ends.
+                exitsDuringBoot[id] = reason
+                return
+            }
             publish(.runnerExited, runner: id, reason.message)
             monitors[id] = nil
             lastErrors[id] = nil

@@ -27,6 +27,8 @@ public actor Pool {
     var boots: [String: Task<Void, Never>] = [:]
     /// Why the pool aborted a boot still in flight: its task reports this when it ends.
     var abortedBoots: [String: FLAMEError] = [:]
+    /// Runners whose process exited while their boot was still in flight.
+    var exitsDuringBoot: [String: FLAMEError] = [:]
     /// The last error a call saw on each runner, for operators.
     var lastErrors: [String: String] = [:]
     var children: [UInt64: ChildRecord] = [:]
