@@ -36,11 +36,20 @@ let package = Package(
         // Frames and messages of the parent <-> runner protocol. No I/O, no policy.
         .target(name: "FLAMEWire", swiftSettings: strictSettings),
 
+        // The pool's policy: a sans-IO state machine (runners, waiters, calls, scaling, timers)
+        // and the errors it decides. No I/O, no clocks; its state is changed only by its events.
+        .target(
+            name: "FLAMEPolicy",
+            dependencies: [.product(name: "DequeModule", package: "swift-collections")],
+            swiftSettings: strictSettings
+        ),
+
         // Jobs, pools, backends, the runner side.
         .target(
             name: "FLAME",
             dependencies: [
                 "CFLAMEShims",
+                "FLAMEPolicy",
                 "FLAMEWire",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "DequeModule", package: "swift-collections"),

@@ -44,10 +44,10 @@ extension [Action] {
         compactMap { if case .failWaiter(let w, let e) = $0 { (w, e) } else { nil } }
     }
     var failedCalls: [(UInt64, FLAMEError)] {
-        compactMap { if case .failCall(let c, let e) = $0 { (c, e) } else { nil } }
+        compactMap { if case .failCall(let c, _, let e) = $0 { (c, e) } else { nil } }
     }
     var stops: [String] { compactMap { if case .stopRunner(let id) = $0 { id } else { nil } } }
-    var kills: [String] { compactMap { if case .killRunner(let id) = $0 { id } else { nil } } }
+    var kills: [String] { compactMap { if case .killRunner(let id, _) = $0 { id } else { nil } } }
 }
 
 /// Boots a runner the machine asked for and returns the actions of its boot.

@@ -91,7 +91,7 @@ import Testing
 
     @Test func shuttingDownPoolRefusesCallers() {
         var machine = makeMachine()
-        _ = machine.shutdown(now: at(0))
+        _ = machine.shutdownRequested(now: at(0))
         let (waiter, actions) = machine.checkoutRequested(deadline: at(30), now: at(0))
         #expect(actions.failedWaiters.map(\.0) == [waiter])
         #expect(actions.failedWaiters.first?.1.code == .poolShutDown)
@@ -272,7 +272,7 @@ import Testing
         #expect(machine.runners.count == 3)
         for (call, runner) in calls { _ = machine.callFinished(call, succeeded: true, on: runner, now: at(2)) }
         let idled = machine.tick(now: at(2 + 30))
-        #expect(Set(idled.stops) == Set(machine.runnerOrder.filter { $0 != first }), "the burst's runners go, \(first) stays: \(idled.stops)")
+        #expect(Set(idled.stops) == Set(machine.runners.order.filter { $0 != first }), "the burst's runners go, \(first) stays: \(idled.stops)")
         #expect(machine.runners[first]?.phase == .ready)
     }
 

@@ -57,7 +57,7 @@ extension Pool {
         let outcome = try await exchange(
             placement, .startChild(RunRequest(id: placement.callID, jobType: request.type, payload: request.payload)))
         if case .failure(let failure) = outcome {
-            await callEnded(placement.callID, succeeded: false)
+            await callFinished(placement.callID, succeeded: false)
             throw JobCodec.error(for: failure)
         }
         await childStarted(placement.callID, runner: placement.runnerID)

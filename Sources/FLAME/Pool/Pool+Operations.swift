@@ -48,10 +48,10 @@ public struct PoolStatus: Sendable, Equatable {
 extension Pool {
     /// What the pool looks like now: limits, runners with their usage, queue and counters.
     public func status() -> PoolStatus {
-        accountForEndedCalls()
+        accountForFinishedCalls()
         let now = ContinuousClock.now
-        let runners = machine.runnerOrder.compactMap { id -> RunnerStatus? in
-            guard let runner = machine.runners[id] else { return nil }
+        let runners = Array(machine.runners.inBootOrder).map { runner -> RunnerStatus in
+            let id = runner.id
             let usage = monitors[id]?.lastUsage ?? RunnerUsage()
             let state: RunnerState =
                 switch runner.phase {
@@ -91,8 +91,8 @@ extension Pool {
     /// Changes `min` and/or `max` of the running pool. Raising `min` boots runners; lowering
     /// `max` drains the surplus once their work is done — nothing in flight is killed.
     public func scale(min: Int? = nil, max: Int? = nil) throws(FLAMEError) {
-        accountForEndedCalls()
-        let actions = try machine.scale(min: min, max: max, now: .now)
+        accountForFinishedCalls()
+        let actions = try machine.scaleRequested(min: min, max: max, now: .now)
         logger.info("pool scaled", metadata: ["min": "\(machine.limits.min)", "max": "\(machine.limits.max)"])
         publish(.scaled, runner: nil, "pool \(name) scaled to min \(machine.limits.min), max \(machine.limits.max)")
         perform(actions)
@@ -100,8 +100,8 @@ extension Pool {
 
     /// Drains one runner: it finishes what it runs, takes nothing new, then exits.
     public func drain(runner id: String) throws(FLAMEError) {
-        accountForEndedCalls()
-        guard let actions = machine.drain(runner: id, now: .now) else {
+        accountForFinishedCalls()
+        guard let actions = machine.drainRequested(runner: id, now: .now) else {
             throw FLAMEError(.unknownRunner, "pool \(name) has no runner \(id)")
         }
         publish(.drained, runner: id, "runner \(id) draining")
@@ -110,14 +110,14 @@ extension Pool {
 
     /// Drains every runner; new calls boot fresh ones.
     public func drain() {
-        accountForEndedCalls()
+        accountForFinishedCalls()
         publish(.drained, runner: nil, "pool \(name) draining all runners")
-        perform(machine.drainAll(now: .now))
+        perform(machine.drainAllRequested(now: .now))
     }
 
     /// Kills runner `id` now; its calls fail with ``FLAMEError/Code/runnerKilled``.
     public func kill(runner id: String, reason: String = "killed by request") throws(FLAMEError) {
-        accountForEndedCalls()
+        accountForFinishedCalls()
         guard let actions = machine.killRequested(runner: id, reason: reason, now: .now) else {
             throw FLAMEError(.unknownRunner, "pool \(name) has no runner \(id)")
         }

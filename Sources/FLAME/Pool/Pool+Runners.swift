@@ -73,7 +73,7 @@ extension Pool {
     }
 
     private func handle(_ notice: RunnerMonitor.Notice, from id: String) {
-        accountForEndedCalls()
+        accountForFinishedCalls()
         switch notice {
         case .orphanedResult(let callID, let succeeded):
             perform(machine.callFinished(callID, succeeded: succeeded, on: id, now: .now))

@@ -1,3 +1,4 @@
+import FLAMEPolicy
 import FLAMEWire
 public import Logging
 
@@ -15,7 +16,7 @@ public actor Pool {
     nonisolated let logger: Logger
     nonisolated let calls = CallTable()
     nonisolated let casts = CastTracker()
-    nonisolated let endedCalls = EndedCalls()
+    nonisolated let finishedCalls = FinishedCalls()
     nonisolated let telemetry: PoolTelemetry
 
     typealias Machine = PoolStateMachine<ContinuousClock.Instant>
@@ -34,6 +35,8 @@ public actor Pool {
     var children: [UInt64: ChildRecord] = [:]
     private var timer: (task: Task<Void, Never>, at: ContinuousClock.Instant)?
     private var drainWaiters: [CheckedContinuation<Void, Never>] = []
+    /// The machine said `shutdownCompleted`: no runner is left.
+    private var isShutDown = false
     var startup: (pending: Set<String>, continuation: CheckedContinuation<Void, any Error>?)?
 
     /// Where a checked-out call goes.
@@ -130,9 +133,9 @@ public actor Pool {
         let outcome = try await exchange(placement, .run(RunRequest(id: placement.callID, jobType: type, payload: payload)))
         telemetry.callAnswered(after: .now - started, succeeded: outcome.isSuccess)
         if case .failure(let failure) = outcome {
-            await callEnded(placement.callID, succeeded: false, runner: placement.runnerID, error: failure.message)
+            await callFinished(placement.callID, succeeded: false, runner: placement.runnerID, error: failure.message)
         } else {
-            await callEnded(placement.callID, succeeded: true)
+            await callFinished(placement.callID, succeeded: true)
         }
         return outcome
     }
@@ -149,7 +152,7 @@ public actor Pool {
                 // has asked the pool to cancel the call on the runner, so the request must go
                 // out (else the runner would be killed for a call it never received).
                 if Task.isCancelled, calls.fail(id, with: CancellationError()) {
-                    Task { await self.callEnded(id, succeeded: false) }
+                    Task { await self.callFinished(id, succeeded: false) }
                     return
                 }
                 placement.link.send(message)
@@ -164,7 +167,7 @@ public actor Pool {
     }
 
     func checkout(deadline: ContinuousClock.Instant, isChild: Bool, pinnedTo runner: String?) async throws -> Placement {
-        accountForEndedCalls()
+        accountForFinishedCalls()
         if let runner {
             // The link first: a call registered in the machine must always be sent.
             guard let link = links[runner] else { throw FLAMEError(.childExited, "runner \(runner) is gone") }
@@ -191,15 +194,15 @@ public actor Pool {
     }
 
     /// Records that a call's caller has its answer. The first caller of a batch takes it to
-    /// the actor; the others return at once (see ``EndedCalls``).
-    nonisolated func callEnded(_ id: UInt64, succeeded: Bool, runner: String? = nil, error: String? = nil) async {
-        if endedCalls.record(.init(id: id, succeeded: succeeded, runner: runner, error: error)) {
-            await accountForEndedCalls()
+    /// the actor; the others return at once (see ``FinishedCalls``).
+    nonisolated func callFinished(_ id: UInt64, succeeded: Bool, runner: String? = nil, error: String? = nil) async {
+        if finishedCalls.record(.init(id: id, succeeded: succeeded, runner: runner, error: error)) {
+            await accountForFinishedCalls()
         }
     }
 
-    func accountForEndedCalls() {
-        let ended = endedCalls.take()
+    func accountForFinishedCalls() {
+        let ended = finishedCalls.take()
         guard !ended.isEmpty else { return }
         let now = ContinuousClock.now
         var actions: [Machine.Action] = []
@@ -249,11 +252,11 @@ public actor Pool {
                 } else {
                     immediate[waiter] = .failure(error)
                 }
-            case .failCall(let callID, let error):
-                if let runner = machine.calls[callID]?.runner { lastErrors[runner] = error.message }
+            case .failCall(let callID, let runner, let error):
+                lastErrors[runner] = error.message
                 if error.code == .timeout {
                     telemetry.callTimedOut()
-                    publish(.callTimedOut, runner: machine.calls[callID]?.runner, error.message)
+                    publish(.callTimedOut, runner: runner, error.message)
                 } else {
                     telemetry.callFailed()
                 }
@@ -262,8 +265,8 @@ public actor Pool {
                 links[runnerID]?.send(.cancel(callID: callID))
             case .stopRunner(let id):
                 links[id]?.stop()
-            case .killRunner(let id):
-                publish(.killed, runner: id, machine.runners[id]?.killReason?.message ?? "runner \(id) killed")
+            case .killRunner(let id, let reason):
+                publish(.killed, runner: id, reason.message)
                 if let link = links[id] {
                     link.kill()
                 } else {
@@ -277,14 +280,14 @@ public actor Pool {
                 configuration.onGrowEnd?(growth, error.map { .failure($0) } ?? .success(()))
             case .shrank(let growth):
                 configuration.onShrink?(growth)
+            case .shutdownCompleted:
+                isShutDown = true
+                for waiter in drainWaiters { waiter.resume() }
+                drainWaiters.removeAll()
             }
         }
         armTimer()
         telemetry.gauges(runners: machine.runners.count, queueDepth: machine.queueDepth, pendingBoots: machine.pendingBoots)
-        if machine.lifecycle == .shuttingDown, machine.isDrained {
-            for waiter in drainWaiters { waiter.resume() }
-            drainWaiters.removeAll()
-        }
     }
 
     private func runIdleCheck(on id: String, callID: UInt64) {
@@ -303,11 +306,11 @@ public actor Pool {
             } catch {
                 self.logger.warning("idle check failed; runner stays", metadata: ["runner": "\(id)", "error": "\(error)"])
             }
-            self.idleCheckEnded(id, callID: callID, idle: idle)
+            self.idleCheckFinished(id, callID: callID, idle: idle)
         }
     }
 
-    private func idleCheckEnded(_ id: String, callID: UInt64, idle: Bool) {
+    private func idleCheckFinished(_ id: String, callID: UInt64, idle: Bool) {
         perform(machine.idleCheckFinished(id, call: callID, idle: idle, now: .now))
     }
 
@@ -329,7 +332,7 @@ public actor Pool {
         timer = nil
         // A call whose caller has its answer and recorded it did not time out. (One answered
         // but not yet recorded can still be: it counts as timed out only, see callFinished.)
-        accountForEndedCalls()
+        accountForFinishedCalls()
         perform(machine.tick(now: .now))
     }
 
@@ -340,12 +343,10 @@ public actor Pool {
     /// every runner is gone.
     public func shutdown() async {
         await casts.waitUntilIdle()
-        accountForEndedCalls()
-        if machine.lifecycle == .running {
-            logger.info("pool shutting down")
-            perform(machine.shutdown(now: .now))
-        }
-        if !machine.isDrained {
+        accountForFinishedCalls()
+        if machine.lifecycle == .running { logger.info("pool shutting down") }
+        perform(machine.shutdownRequested(now: .now))
+        if !isShutDown {
             await withCheckedContinuation { drainWaiters.append($0) }
         }
         timer?.task.cancel()

@@ -47,16 +47,12 @@ public struct PoolConfiguration: Sendable {
     public var runnerLimit: Int = PoolConfiguration.defaultRunnerLimit
 
     /// 4,096: a few thousand, what one parent is measured to carry (docs/SCALING.md).
-    public static let defaultRunnerLimit = 4_096
+    public static let defaultRunnerLimit = PoolBounds.defaultRunnerLimit
 
     /// Why `min` and `max` are out of bounds, or nil: the one rule for a pool's start and
     /// for every scale request, whoever makes it (the API, flamectl, flame-top).
     public static func boundsProblem(min: Int, max: Int, runnerLimit: Int) -> String? {
-        if min < 0 { return "min must be 0 or more, got \(min)" }
-        if max < 1 { return "max must be at least 1, got \(max)" }
-        if min > max { return "min (\(min)) must not exceed max (\(max)); lower min with max" }
-        if max > runnerLimit { return "max \(max) is above the pool's runner limit (\(runnerLimit), PoolConfiguration.runnerLimit)" }
-        return nil
+        PoolBounds.problem(min: min, max: max, runnerLimit: runnerLimit)
     }
 
     public init(
@@ -118,12 +114,14 @@ public struct PoolConfiguration: Sendable {
     }
 }
 
-/// What the grow and shrink callbacks are told.
-public struct PoolGrowth: Sendable, Equatable {
-    /// The pool's name.
-    public var pool: String
-    /// The runner this is about.
-    public var runnerID: String
-    /// Runners (booted plus booting) after the change.
-    public var count: Int
+extension PoolStateMachine.Limits {
+    /// The policy's part of a pool's configuration.
+    init(_ configuration: PoolConfiguration) {
+        self.init(
+            name: configuration.name, min: configuration.min, max: configuration.max,
+            maxConcurrency: configuration.maxConcurrency, singleUse: configuration.singleUse,
+            bootTimeout: configuration.bootTimeout, shutdownTimeout: configuration.shutdownTimeout,
+            runnerLimit: configuration.runnerLimit, idleShutdownAfter: configuration.idleShutdownAfter,
+            minIdleShutdownAfter: configuration.minIdleShutdownAfter, hasIdleCheck: configuration.idleShutdownCheck != nil)
+    }
 }

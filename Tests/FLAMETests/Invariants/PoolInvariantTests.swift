@@ -71,9 +71,9 @@ import Testing
     @Test func loweringMaxCancelsTheBootsBeyondIt() throws {
         try PoolWorld.replay([.scale(min: 3, max: 4), .advance(milliseconds: 1000), .scale(min: 1, max: 2)], min: 2, max: 4, maxConcurrency: 3)
         var machine = makeMachine(max: 4)
-        let booted = try machine.scale(min: 4, max: 4, now: at(0)).boots
+        let booted = try machine.scaleRequested(min: 4, max: 4, now: at(0)).boots
         #expect(booted.count == 4)
-        let lowered = try machine.scale(min: 0, max: 1, now: at(1))
+        let lowered = try machine.scaleRequested(min: 0, max: 1, now: at(1))
         let cancelled = lowered.compactMap { if case .abortBoot(let id, _) = $0 { id } else { nil } }
         #expect(cancelled == ["p-4", "p-3", "p-2"], "the newest boots beyond max are cancelled")
         #expect(machine.pendingBoots == 1 && machine.runners.count == 1)

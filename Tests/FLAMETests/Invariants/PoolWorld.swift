@@ -66,6 +66,8 @@ struct PoolWorld {
     private(set) var calls: [UInt64: (runner: String, answered: Bool)] = [:]
     private(set) var idleChecks: [(runner: String, call: UInt64)] = []
     private(set) var log: [Event] = []
+    /// How often the machine said `shutdownCompleted` (once, at the end, is right).
+    private(set) var shutdownCompletions = 0
 
     init(min: Int = 0, max: Int = 3, maxConcurrency: Int = 2, singleUse: Bool = false, idleCheck: Bool = false) throws {
         var configuration = PoolConfiguration(
@@ -125,15 +127,15 @@ struct PoolWorld {
                 throw Violation(message: "idle shutdown of \(idledOut) took the pool to \(countedRunners) runners, below min \(machine.limits.min)")
             }
         case .scale(let min, let max):
-            try perform((try? machine.scale(min: min, max: max, now: now)) ?? [])
+            try perform((try? machine.scaleRequested(min: min, max: max, now: now)) ?? [])
         case .drain(let id):
-            try perform(machine.drain(runner: id, now: now) ?? [])
+            try perform(machine.drainRequested(runner: id, now: now) ?? [])
         case .drainAll:
-            try perform(machine.drainAll(now: now))
+            try perform(machine.drainAllRequested(now: now))
         case .kill(let id):
             try perform(machine.killRequested(runner: id, reason: "simulated", now: now) ?? [])
         case .shutdown:
-            try perform(machine.shutdown(now: now))
+            try perform(machine.shutdownRequested(now: now))
         }
         try checkInvariants()
     }
@@ -166,7 +168,7 @@ struct PoolWorld {
                 calls[call] = (runner, false)
             case .failWaiter(let waiter, _):
                 try answer(waiter)
-            case .failCall(let call, _):
+            case .failCall(let call, _, _):
                 // An idle check's failure has no caller; a call's runner may still run it.
                 if idleChecks.contains(where: { $0.call == call }) { idleChecks.removeAll { $0.call == call }; continue }
                 if let entry = calls[call] {
@@ -175,7 +177,7 @@ struct PoolWorld {
                 }
             case .cancelCall:
                 break
-            case .stopRunner(let id), .killRunner(let id):
+            case .stopRunner(let id), .killRunner(let id, _):
                 if !processes.contains(id) {
                     throw Violation(message: "\(action) for \(id), which has no process (booting: \(booting.contains(id)))")
                 }
@@ -184,6 +186,9 @@ struct PoolWorld {
                 idleChecks.append((id, call))
             case .growStarted, .growEnded, .shrank:
                 break
+            case .shutdownCompleted:
+                if !machine.isDrained { throw Violation(message: "shutdown completed with runners \(machine.runners.ids.sorted()) left") }
+                shutdownCompletions += 1
             }
         }
     }
@@ -192,7 +197,7 @@ struct PoolWorld {
         if countedRunners > machine.limits.max {
             throw Violation(message: "\(countedRunners) booting or ready runners exceed max \(machine.limits.max)")
         }
-        let live = machine.liveWaiters
+        let live = machine.waiters.live
         guard machine.lifecycle == .running, !live.isEmpty else { return }
         let room = machine.runners.values.contains { $0.phase == .ready && $0.inFlight < machine.limits.maxConcurrency }
         if room { throw Violation(message: "waiters \(live.sorted()) wait while a ready runner has room") }
@@ -214,11 +219,12 @@ struct PoolWorld {
             try apply(.advance(milliseconds: 4_000))
             if machine.isDrained, ending.isEmpty, booting.isEmpty, aborted.isEmpty { break }
         }
-        if !machine.isDrained { throw Violation(message: "shutdown never completed: runners \(machine.runners.keys.sorted()) left") }
-        for (id, entry) in waiters where entry.answers != 1 && !machine.liveWaiters.contains(id) {
+        if !machine.isDrained { throw Violation(message: "shutdown never completed: runners \(machine.runners.ids.sorted()) left") }
+        if shutdownCompletions != 1 { throw Violation(message: "shutdownCompleted was said \(shutdownCompletions) times") }
+        for (id, entry) in waiters where entry.answers != 1 && !machine.waiters.live.contains(id) {
             throw Violation(message: "waiter \(id) was answered \(entry.answers) times")
         }
-        if !machine.liveWaiters.isEmpty { throw Violation(message: "waiters \(machine.liveWaiters.sorted()) were never answered") }
+        if !machine.waiters.live.isEmpty { throw Violation(message: "waiters \(machine.waiters.live.sorted()) were never answered") }
     }
 
     /// Replays `events` on a fresh world (as printed by a failing run) and finishes it.
@@ -237,7 +243,7 @@ struct PoolWorld {
         if let call = calls.keys.randomElement(using: &random) {
             choices += [.finishCall(call, succeeded: Bool.random(using: &random)), .finishCall(call, succeeded: true), .abandonCall(call)]
         }
-        if let waiter = machine.liveWaiters.randomElement(using: &random) { choices.append(.cancelWaiter(waiter)) }
+        if let waiter = machine.waiters.live.randomElement(using: &random) { choices.append(.cancelWaiter(waiter)) }
         if let id = ending.randomElement(using: &random) { choices.append(.exit(id)) }
         if let id = processes.randomElement(using: &random), Int.random(in: 0..<4, using: &random) == 0 { choices.append(.exit(id)) }
         if let check = idleChecks.randomElement(using: &random) { choices.append(.idleCheck(check.runner, call: check.call, idle: Bool.random(using: &random))) }
@@ -245,7 +251,7 @@ struct PoolWorld {
             let max = Int.random(in: 1...4, using: &random)
             choices.append(.scale(min: Int.random(in: 0...max, using: &random), max: max))
         }
-        if let id = machine.runners.keys.randomElement(using: &random), Int.random(in: 0..<6, using: &random) == 0 {
+        if let id = machine.runners.ids.randomElement(using: &random), Int.random(in: 0..<6, using: &random) == 0 {
             choices += [.drain(id), .kill(id)]
         }
         if Int.random(in: 0..<40, using: &random) == 0 { choices.append(.drainAll) }
@@ -253,6 +259,3 @@ struct PoolWorld {
     }
 }
 
-extension PoolStateMachine.Runner {
-    var isBooting: Bool { if case .booting = phase { true } else { false } }
-}

@@ -1,0 +1,45 @@
+extension PoolStateMachine {
+    /// The pool's own life:
+    ///
+    /// | From | Event | To |
+    /// |---|---|---|
+    /// | `running` | shutdown requested: waiters fail, boots are aborted, runners drain | `shuttingDown` |
+    /// | `shuttingDown` | the last runner left the table (at once when there was none) | `shutDown` (action `shutdownCompleted`) |
+    /// | `shuttingDown`, `shutDown` | shutdown requested again | unchanged (the first one's completion answers every caller of `shutdown`) |
+    ///
+    /// Outside `running` no boot is requested and every checkout fails with `poolShutDown`.
+    package enum Lifecycle: Equatable, Sendable {
+        case running, shuttingDown, shutDown
+    }
+
+    /// The pool shuts down: waiters fail, runners drain and exit; booting ones are aborted.
+    /// A second request is a tolerated repeat (an app's and a signal handler's shutdown race)
+    /// and changes nothing.
+    package mutating func shutdownRequested(now: Instant) -> [Action] {
+        guard lifecycle == .running else { return [] }
+        lifecycle = .shuttingDown
+        var actions: [Action] = []
+        failAllWaiters(FLAMEError(.poolShutDown, "pool \(limits.name) is shutting down"), into: &actions)
+        bootRetryAt = nil
+        for id in runners.order {
+            guard let runner = runners[id] else { continue }
+            switch runner.phase {
+            case .booting:
+                abortBoot(id, reason: FLAMEError(.poolShutDown, "pool \(limits.name) shut down during boot"), into: &actions)
+            case .ready, .draining:
+                drainRunner(id, now: now, into: &actions)
+            case .exiting:
+                break  // already on its way out
+            }
+        }
+        completeShutdownIfDrained(into: &actions)
+        return actions
+    }
+
+    /// `shuttingDown` → `shutDown` once no runner is left.
+    mutating func completeShutdownIfDrained(into actions: inout [Action]) {
+        guard lifecycle == .shuttingDown, runners.isEmpty else { return }
+        lifecycle = .shutDown
+        actions.append(.shutdownCompleted)
+    }
+}
