@@ -11,21 +11,26 @@ import Testing
     static let sequences = ProcessInfo.processInfo.environment["FLAME_INVARIANT_SEQUENCES"].flatMap(Int.init) ?? 500
     static let steps = 120
 
-    @Test(arguments: [(0, 3, 2), (1, 2, 1), (2, 4, 3)])
-    func randomSequencesKeepThePoolsInvariants(min: Int, max: Int, maxConcurrency: Int) async throws {
+    static let shapes: [PoolWorld.Shape] = [
+        .init(min: 0, max: 3, maxConcurrency: 2), .init(min: 1, max: 2, maxConcurrency: 1), .init(min: 2, max: 4, maxConcurrency: 3),
+        .init(min: 1, max: 3, maxConcurrency: 1, singleUse: true), .init(min: 1, max: 3, maxConcurrency: 2, idleCheck: true),
+    ]
+
+    @Test(arguments: Self.shapes)
+    func randomSequencesKeepThePoolsInvariants(shape: PoolWorld.Shape) async throws {
         // Seconds of CPU: on a thread of its own, not one of the cooperative pool's (one per
         // core), which the suite's other tests need to run their pools.
         let random = TestRandom.forTest()
-        let failure = try await onDedicatedThread { try Self.run(min: min, max: max, maxConcurrency: maxConcurrency, random: random) }
+        let failure = try await onDedicatedThread { try Self.run(shape, random: random) }
         if let failure { Issue.record(Comment(rawValue: failure)) }
     }
 
     /// Runs the sequences; returns the first failure's report, shrunk, or nil.
-    static func run(min: Int, max: Int, maxConcurrency: Int, random: TestRandom) throws -> String? {
+    static func run(_ shape: PoolWorld.Shape, random: TestRandom) throws -> String? {
         var random = random
         var stepsRun = 0
         for sequence in 0..<Self.sequences {
-            var world = try PoolWorld(min: min, max: max, maxConcurrency: maxConcurrency)
+            var world = try PoolWorld(shape)
             do {
                 for _ in 0..<Self.steps {
                     try world.apply(world.randomEvent(using: &random))
@@ -33,22 +38,24 @@ import Testing
                 }
                 try world.finish()
             } catch let violation as PoolWorld.Violation {
-                let shrunk = Self.shrink(world.log, min: min, max: max, maxConcurrency: maxConcurrency)
+                let shrunk = Self.shrink(world.log, shape)
                 return """
                     sequence \(sequence) (seed \(random.seedText)) broke an invariant: \(violation)
                     shrunk to \(shrunk.count) events:
-                    try PoolWorld.replay([\(shrunk.map(\.description).joined(separator: ", "))], min: \(min), max: \(max), maxConcurrency: \(maxConcurrency))
+                    try PoolWorld.replay([\(shrunk.map(\.description).joined(separator: ", "))], \(shape))
                     """
             }
         }
-        print("pool invariants: \(Self.sequences) sequences, \(stepsRun) steps (min \(min), max \(max), maxConcurrency \(maxConcurrency)), seed \(random.seedText)")
+        print("pool invariants: \(Self.sequences) sequences, \(stepsRun) steps (\(shape)), seed \(random.seedText)")
         return nil
     }
 
     /// Drops events while the sequence still fails (the finish included).
-    static func shrink(_ events: [PoolWorld.Event], min: Int, max: Int, maxConcurrency: Int) -> [PoolWorld.Event] {
+    static func shrink(_ events: [PoolWorld.Event], _ shape: PoolWorld.Shape) -> [PoolWorld.Event] {
         func fails(_ events: [PoolWorld.Event]) -> Bool {
-            (try? PoolWorld.replay(events, min: min, max: max, maxConcurrency: maxConcurrency)) == nil
+            (try? PoolWorld.replay(
+                events, min: shape.min, max: shape.max, maxConcurrency: shape.maxConcurrency,
+                singleUse: shape.singleUse, idleCheck: shape.idleCheck)) == nil
         }
         var events = events
         // The log ends with the finish's own events: replay adds them again.

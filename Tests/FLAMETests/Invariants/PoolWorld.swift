@@ -14,6 +14,8 @@ struct PoolWorld {
         case cancelWaiter(UInt64)
         case abandonCall(UInt64)
         case finishCall(UInt64, succeeded: Bool)
+        /// A runner reports a result for a call placed on another runner.
+        case strayResult(UInt64, from: String)
         case bootSucceeds(String)
         case bootFails(String)
         /// A process exits on its own (crash, OOM), or after a stop or kill.
@@ -32,6 +34,7 @@ struct PoolWorld {
             case .cancelWaiter(let id): ".cancelWaiter(\(id))"
             case .abandonCall(let id): ".abandonCall(\(id))"
             case .finishCall(let id, let succeeded): ".finishCall(\(id), succeeded: \(succeeded))"
+            case .strayResult(let id, let runner): ".strayResult(\(id), from: \"\(runner)\")"
             case .bootSucceeds(let id): ".bootSucceeds(\"\(id)\")"
             case .bootFails(let id): ".bootFails(\"\(id)\")"
             case .exit(let id): ".exit(\"\(id)\")"
@@ -63,11 +66,24 @@ struct PoolWorld {
     private(set) var waiters: [UInt64: (deadline: TestInstant, answers: Int)] = [:]
     /// Placed calls the world's runners are running: their runner and whether the caller
     /// was answered already (a failure from the pool, before the runner finished).
-    private(set) var calls: [UInt64: (runner: String, answered: Bool)] = [:]
+    private(set) var calls: [UInt64: (runner: String, deadline: TestInstant, answered: Bool)] = [:]
     private(set) var idleChecks: [(runner: String, call: UInt64)] = []
     private(set) var log: [Event] = []
     /// How often the machine said `shutdownCompleted` (once, at the end, is right).
     private(set) var shutdownCompletions = 0
+
+    /// A pool's configuration for the world, as a failing run prints it.
+    struct Shape: CustomStringConvertible, Sendable {
+        var min = 0, max = 3, maxConcurrency = 2
+        var singleUse = false, idleCheck = false
+        var description: String {
+            "min: \(min), max: \(max), maxConcurrency: \(maxConcurrency), singleUse: \(singleUse), idleCheck: \(idleCheck)"
+        }
+    }
+
+    init(_ shape: Shape) throws {
+        try self.init(min: shape.min, max: shape.max, maxConcurrency: shape.maxConcurrency, singleUse: shape.singleUse, idleCheck: shape.idleCheck)
+    }
 
     init(min: Int = 0, max: Int = 3, maxConcurrency: Int = 2, singleUse: Bool = false, idleCheck: Bool = false) throws {
         var configuration = PoolConfiguration(
@@ -89,10 +105,19 @@ struct PoolWorld {
         case .cancelWaiter(let id):
             if machine.waiterCancelled(id) { try answer(id) }
         case .abandonCall(let id):
+            // The caller gave up: the pool actor answered it (CancellationError) already.
+            calls[id]?.answered = true
             try perform(machine.callAbandoned(id, now: now))
         case .finishCall(let id, let succeeded):
             guard let call = calls.removeValue(forKey: id), processes.contains(call.runner) else { return }
             try perform(machine.callFinished(id, succeeded: succeeded, on: call.runner, now: now))
+        case .strayResult(let id, let runner):
+            guard let call = calls[id], call.runner != runner, processes.contains(runner) else { return }
+            let placed = machine.calls[id] != nil
+            let actions = machine.callFinished(id, succeeded: true, on: runner, now: now)
+            if !actions.isEmpty || placed != (machine.calls[id] != nil) {
+                throw Violation(message: "runner \(runner)'s result for call \(id), placed on \(call.runner), was taken: \(actions)")
+            }
         case .bootSucceeds(let id):
             guard booting.remove(id) != nil else { return }
             processes.insert(id)
@@ -125,6 +150,13 @@ struct PoolWorld {
             let idledOut = actions.stops.filter { ready.contains($0) }
             if machine.lifecycle == .running, !idledOut.isEmpty, countedRunners < machine.limits.min {
                 throw Violation(message: "idle shutdown of \(idledOut) took the pool to \(countedRunners) runners, below min \(machine.limits.min)")
+            }
+            // Every caller is answered by its deadline: a tick at or past it answers it.
+            for (id, waiter) in waiters where waiter.answers == 0 && waiter.deadline <= now && machine.waiters.live.contains(id) {
+                throw Violation(message: "waiter \(id) still waits at \(now.offset), past its deadline \(waiter.deadline.offset)")
+            }
+            for (id, call) in calls where !call.answered && call.deadline <= now {
+                throw Violation(message: "call \(id) on \(call.runner) is unanswered at \(now.offset), past its deadline \(call.deadline.offset)")
             }
         case .scale(let min, let max):
             try perform((try? machine.scaleRequested(min: min, max: max, now: now)) ?? [])
@@ -165,7 +197,7 @@ struct PoolWorld {
                     throw Violation(message: "waiter \(waiter) placed at \(now.offset), after its deadline \(deadline.offset)")
                 }
                 if !processes.contains(runner) { throw Violation(message: "waiter \(waiter) placed on \(runner), which has no running process") }
-                calls[call] = (runner, false)
+                calls[call] = (runner, waiters[waiter]!.deadline, false)
             case .failWaiter(let waiter, _):
                 try answer(waiter)
             case .failCall(let call, _, _):
@@ -228,8 +260,8 @@ struct PoolWorld {
     }
 
     /// Replays `events` on a fresh world (as printed by a failing run) and finishes it.
-    static func replay(_ events: [Event], min: Int = 0, max: Int = 3, maxConcurrency: Int = 2) throws {
-        var world = try PoolWorld(min: min, max: max, maxConcurrency: maxConcurrency)
+    static func replay(_ events: [Event], min: Int = 0, max: Int = 3, maxConcurrency: Int = 2, singleUse: Bool = false, idleCheck: Bool = false) throws {
+        var world = try PoolWorld(min: min, max: max, maxConcurrency: maxConcurrency, singleUse: singleUse, idleCheck: idleCheck)
         for event in events { try world.apply(event) }
         try world.finish()
     }
@@ -242,6 +274,7 @@ struct PoolWorld {
         if let id = aborted.randomElement(using: &random) { choices.append(.bootFails(id)) }
         if let call = calls.keys.randomElement(using: &random) {
             choices += [.finishCall(call, succeeded: Bool.random(using: &random)), .finishCall(call, succeeded: true), .abandonCall(call)]
+            if let other = processes.randomElement(using: &random), other != calls[call]?.runner { choices.append(.strayResult(call, from: other)) }
         }
         if let waiter = machine.waiters.live.randomElement(using: &random) { choices.append(.cancelWaiter(waiter)) }
         if let id = ending.randomElement(using: &random) { choices.append(.exit(id)) }
