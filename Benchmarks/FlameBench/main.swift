@@ -277,6 +277,8 @@ if wanted("swarm") {
         var configuration = PoolConfiguration(name: name, min: runners, max: runners)
         configuration.heartbeatInterval = .seconds(1)
         configuration.bootTimeout = .seconds(120)
+        // A swarm may be asked for more than the default ceiling on min and max.
+        configuration.runnerLimit = Swift.max(runners, PoolConfiguration.defaultRunnerLimit)
         return configuration
     }
     let single = try await Pool(configuration("swarm-1", runners: 1), backend: backend)
