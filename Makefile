@@ -28,7 +28,7 @@ deps: ## install what the build and tests need (Debian 12; apt-get update only i
 build: ## debug build of every target
 	$(SWIFT) build --build-tests
 
-test: ## the whole test suite: brings the test Slurm cluster up, the short chaos profile over socketpairs, TCP and Slurm, then swift test (unit, integration, Slurm, tmux)
+test: deps ## the whole test suite (installs its packages first, see deps): brings the test Slurm cluster up, the short chaos profile over socketpairs, TCP and Slurm, then swift test (unit, integration, Slurm, tmux)
 	@# The Slurm tests need the cluster: up first (a few seconds; installs Slurm if missing).
 	@# Without root or apt it cannot start: outside CI its tests then skip saying so.
 	@# The marker stays when a step fails, so the next make test stops the cluster it finds.
@@ -63,7 +63,7 @@ chaos: ## the long reliability profile: 60 s fault phases under load, a 10-minut
 	$(SWIFT) build $(RELEASE_FLAGS) --product flame-chaos
 	"$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/flame-chaos" --profile long --transport $(CHAOS_TRANSPORT)
 
-demo: ## start flame-demo under load and open flame-top on it; quitting flame-top stops the demo
+demo: deps ## start flame-demo under load and open flame-top on it; quitting flame-top stops the demo
 	$(SWIFT) build --product flame-demo
 	$(SWIFT) build --product flame-top
 	@bin=$$($(SWIFT) build --show-bin-path); log=$$(mktemp /tmp/flame-demo.XXXXXX); \

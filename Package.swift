@@ -175,7 +175,7 @@ let package = Package(
         .testTarget(name: "FLAMEWireTests", dependencies: ["FLAMEWire", "FLAMETestSupport"], swiftSettings: strictSettings),
         .testTarget(
             name: "FLAMETests",
-            dependencies: ["FLAME", "FLAMEChaos", "FLAMETestJobs", "FLAMETestSupport", "flame-test-runner", "readme-example"],
+            dependencies: ["FLAME", "FLAMEPolicy", "FLAMEChaos", "FLAMETestJobs", "FLAMETestSupport", "flame-test-runner", "readme-example"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -10,10 +10,12 @@
 /// (Waiters/), a placed call's ``CallPhase`` (Calls/) and the pool's ``Lifecycle``
 /// (Lifecycle/). Scaling and the idle rule live in Scaling/, timers in Timers/. An event the
 /// current state cannot take is either a tolerated race, commented where it is tolerated,
-/// or a `preconditionFailure` naming the state: the policy never drops an event silently.
+/// or a `fatalError` naming the state (not `preconditionFailure`, whose message `-O` builds
+/// drop): the policy never drops an event silently.
 ///
 /// The state can be read by the owner (for snapshots) and changed only by the machine's
-/// events: it is `internal(set)` in this module, which holds nothing else.
+/// events: it is `internal(set)` in this module, which holds only the policy and its
+/// vocabulary (`FLAMEError`, `PoolGrowth`, `PoolBounds`).
 package struct PoolStateMachine<Instant: InstantProtocol>: Sendable where Instant.Duration == Duration, Instant: Sendable {
     package typealias RunnerID = String
     package typealias CallID = UInt64

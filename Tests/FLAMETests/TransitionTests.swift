@@ -47,6 +47,15 @@ import Testing
         #expect(machine.lifecycle == .shutDown)
     }
 
+    @Test func scalingAPoolThatShutsDownIsRefused() throws {
+        var machine = makeMachine(min: 1, max: 2)
+        let id = try #require(machine.start(now: at(0)).boots.first)
+        boot(&machine, id, at: at(0.1))
+        _ = machine.shutdownRequested(now: at(1))
+        #expect(throws: FLAMEError.self) { _ = try machine.scaleRequested(min: 2, max: 2, now: at(1.5)) }
+        #expect(machine.limits.min == 1 && machine.limits.max == 2)
+    }
+
     @Test func shutdownOfAnEmptyPoolCompletesAtOnce() {
         var machine = makeMachine()
         let shutdown = machine.shutdownRequested(now: at(0))
@@ -57,26 +66,32 @@ import Testing
     }
 }
 
+/// Each case runs in a child process that must stop with the state's name on stderr (so a
+/// trap anywhere else in the closure does not pass).
 @Suite(.timeLimit(.minutes(2))) struct TransitionPreconditionTests {
-    @Test func aSecondHelloFromOneRunnerStopsTheProcess() async {
-        await #expect(processExitsWith: .failure) {
+    @Test func aSecondHelloFromOneRunnerStopsTheProcessNamingItsPhase() async throws {
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
             var machine = makeMachine(min: 1)
             let id = machine.start(now: at(0)).boots[0]
             _ = machine.runnerBooted(id, now: at(1))
             _ = machine.runnerBooted(id, now: at(2))
         }
+        let stderr = String(decoding: try #require(result).standardErrorContent, as: UTF8.self)
+        #expect(stderr.contains("runner p-1 booted again in phase ready"), "\(stderr)")
     }
 
-    @Test func anExitReportedForABootingRunnerStopsTheProcess() async {
-        await #expect(processExitsWith: .failure) {
+    @Test func anExitReportedForABootingRunnerStopsTheProcessNamingIt() async throws {
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
             var machine = makeMachine(min: 1)
             let id = machine.start(now: at(0)).boots[0]
             _ = machine.runnerExited(id, reason: FLAMEError(.runnerExited, "test"), now: at(1))
         }
+        let stderr = String(decoding: try #require(result).standardErrorContent, as: UTF8.self)
+        #expect(stderr.contains("runner p-1 exited while booting"), "\(stderr)")
     }
 
-    @Test func anIdleCheckAnswerForAnotherCheckStopsTheProcess() async {
-        await #expect(processExitsWith: .failure) {
+    @Test func anIdleCheckAnswerForAnotherCheckStopsTheProcessNamingBoth() async throws {
+        let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
             var machine = makeMachine(min: 0, idle: .seconds(1), idleCheck: true)
             let (_, actions) = machine.checkoutRequested(deadline: at(30), now: at(0))
             let id = actions.boots[0]
@@ -85,5 +100,8 @@ import Testing
             _ = machine.tick(now: at(5))
             _ = machine.idleCheckFinished(id, call: 999, idle: true, now: at(5))
         }
+        let stderr = String(decoding: try #require(result).standardErrorContent, as: UTF8.self)
+        // The check the tick started is call 2 (the placed call was 1).
+        #expect(stderr.contains("runner p-1 finished idle check 999, its check is 2"), "\(stderr)")
     }
 }

@@ -98,13 +98,16 @@ extension Pool {
         perform(actions)
     }
 
-    /// Drains one runner: it finishes what it runs, takes nothing new, then exits.
+    /// Drains one runner: it finishes what it runs, takes nothing new, then exits. A runner
+    /// still booting runs nothing: its boot is cancelled (and a caller waiting for it gets
+    /// another).
     public func drain(runner id: String) throws(FLAMEError) {
         accountForFinishedCalls()
         guard let actions = machine.drainRequested(runner: id, now: .now) else {
             throw FLAMEError(.unknownRunner, "pool \(name) has no runner \(id)")
         }
-        publish(.drained, runner: id, "runner \(id) draining")
+        let bootCancelled = actions.contains { if case .abortBoot(id, _) = $0 { true } else { false } }
+        publish(.drained, runner: id, bootCancelled ? "runner \(id) drained while booting: boot cancelled" : "runner \(id) draining")
         perform(actions)
     }
 

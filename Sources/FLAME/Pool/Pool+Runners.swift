@@ -18,15 +18,14 @@ extension Pool {
             let started = ContinuousClock.now
             do {
                 let link = try await backend.boot(spec, events: monitor)
-                self.telemetry.booted(after: .now - started)
-                self.runnerBooted(id, link: link)
+                self.runnerBooted(id, link: link, after: .now - started)
             } catch {
                 self.runnerBootFailed(id, error: error)
             }
         }
     }
 
-    private func runnerBooted(_ id: String, link: any RunnerLink) {
+    private func runnerBooted(_ id: String, link: any RunnerLink, after bootTime: Duration) {
         if let exit = exitsDuringBoot.removeValue(forKey: id) {
             // The process exited after its hello, before the boot handed over its link: it
             // never served, so it is a failed boot (retried as one), not a ready runner.
@@ -36,6 +35,7 @@ extension Pool {
         }
         boots[id] = nil
         abortedBoots[id] = nil
+        telemetry.booted(after: bootTime)
         guard let actions = machine.runnerBooted(id, now: .now) else {
             link.kill()  // its boot was aborted meanwhile
             return
@@ -92,9 +92,10 @@ extension Pool {
             }
             publish(.runnerExited, runner: id, reason.message)
             monitors[id] = nil
-            lastErrors[id] = nil
             childrenLost(runner: id, reason: reason)
             perform(machine.runnerExited(id, reason: reason, now: .now))
+            // After the actions: failing its calls notes their last error on the runner.
+            lastErrors[id] = nil
         case .bootProgress(let status):
             logger.debug("runner boot waits", metadata: ["runner": "\(id)", "status": "\(status)"])
             machine.bootProgressed(id, status: status)

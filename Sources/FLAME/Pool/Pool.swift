@@ -202,11 +202,11 @@ public actor Pool {
     }
 
     func accountForFinishedCalls() {
-        let ended = finishedCalls.take()
-        guard !ended.isEmpty else { return }
+        let finished = finishedCalls.take()
+        guard !finished.isEmpty else { return }
         let now = ContinuousClock.now
         var actions: [Machine.Action] = []
-        for call in ended {
+        for call in finished {
             if let runner = call.runner, let error = call.error { lastErrors[runner] = error }
             actions += machine.callFinished(call.id, succeeded: call.succeeded, now: now)
         }
@@ -267,11 +267,9 @@ public actor Pool {
                 links[id]?.stop()
             case .killRunner(let id, let reason):
                 publish(.killed, runner: id, reason.message)
-                if let link = links[id] {
-                    link.kill()
-                } else {
-                    boots[id]?.cancel()
-                }
+                // A booting runner is never killed (its boot is aborted); one without a link
+                // is already gone, its exit on its way to the machine.
+                links[id]?.kill()
             case .runIdleCheck(let id, let callID):
                 runIdleCheck(on: id, callID: callID)
             case .growStarted(let growth):

@@ -35,13 +35,13 @@ extension PoolStateMachine {
 
         /// A child service is running: it has no deadline any more.
         mutating func childStarted() {
-            guard case .running = phase else { preconditionFailure("a child started on \(runner) after its placement was \(phase)") }
+            guard case .running = phase else { fatalError("a child started on \(runner) after its placement was \(phase)") }
             phase = .running(deadline: nil)
         }
 
         /// The caller has its answer without the runner's: the runner has until `killAt`.
         mutating func cancel(killAt: Instant) {
-            guard case .running = phase else { preconditionFailure("call on \(runner) cancelled twice") }
+            guard case .running = phase else { fatalError("call on \(runner) cancelled twice") }
             phase = .cancelling(killAt: killAt)
         }
     }
@@ -59,14 +59,14 @@ extension PoolStateMachine {
         package var all: Dictionary<CallID, Call> { byID }
 
         mutating func insert(_ call: Call, id: CallID) {
-            precondition(byID[id] == nil, "call \(id) is already placed")
+            guard byID[id] == nil else { fatalError("call \(id) is already placed") }
             byID[id] = call
             byRunner[call.runner, default: []].insert(id)
         }
 
         /// Changes call `id` (which must be placed) through its transitions.
         mutating func update(_ id: CallID, _ change: (inout Call) -> Void) {
-            guard byID[id] != nil else { preconditionFailure("no call \(id)") }
+            guard byID[id] != nil else { fatalError("no call \(id)") }
             change(&byID[id]!)
         }
 

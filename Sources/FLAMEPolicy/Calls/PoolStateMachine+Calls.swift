@@ -30,8 +30,9 @@ extension PoolStateMachine {
     /// call was placed on that runner.
     package mutating func callFinished(_ id: CallID, succeeded: Bool, on runner: RunnerID? = nil, now: Instant) -> [Action] {
         guard let call = calls[id] else {
-            // Tolerated race: the call already ended with its runner (the exit failed it), or
-            // the runner was killed for ignoring its cancellation.
+            // Tolerated: the call already ended with its runner (the exit failed it), or the
+            // runner was killed for ignoring its cancellation; a runner's result for an id
+            // the pool never placed (an idle check's, or a misbehaving runner's) is unknown.
             return []
         }
         if let runner, runner != call.runner {
@@ -66,8 +67,9 @@ extension PoolStateMachine {
 
     /// A child service started on a runner is now running: it no longer has a deadline.
     package mutating func childStarted(_ id: CallID) {
-        // Tolerated races: the placement ended meanwhile (its runner exited), or it timed out
-        // first and the runner is asked to cancel it.
+        // Tolerated races: the placement ended meanwhile (its runner exited, or the child
+        // exited before its start reached the pool), or it timed out first and the runner is
+        // asked to cancel it.
         guard calls[id]?.callerWaits == true else { return }
         calls.update(id) { $0.childStarted() }
     }

@@ -6,18 +6,32 @@ extension PoolStateMachine {
     /// | `running` | shutdown requested: waiters fail, boots are aborted, runners drain | `shuttingDown` |
     /// | `shuttingDown` | the last runner left the table (at once when there was none) | `shutDown` (action `shutdownCompleted`) |
     /// | `shuttingDown`, `shutDown` | shutdown requested again | unchanged (the first one's completion answers every caller of `shutdown`) |
+    /// | `shuttingDown`, `shutDown` | scale requested | unchanged, refused with `poolShutDown` |
     ///
-    /// Outside `running` no boot is requested and every checkout fails with `poolShutDown`.
+    /// Outside `running` no boot is requested, every checkout fails with `poolShutDown` and
+    /// a scale request is refused.
     package enum Lifecycle: Equatable, Sendable {
         case running, shuttingDown, shutDown
+
+        /// `running` → `shuttingDown`; false (nothing changes) when already past it.
+        mutating func shutdownRequested() -> Bool {
+            guard self == .running else { return false }
+            self = .shuttingDown
+            return true
+        }
+
+        /// `shuttingDown` → `shutDown`: the last runner has left.
+        mutating func drained() {
+            guard self == .shuttingDown else { fatalError("the pool cannot finish its shutdown while \(self)") }
+            self = .shutDown
+        }
     }
 
     /// The pool shuts down: waiters fail, runners drain and exit; booting ones are aborted.
     /// A second request is a tolerated repeat (an app's and a signal handler's shutdown race)
     /// and changes nothing.
     package mutating func shutdownRequested(now: Instant) -> [Action] {
-        guard lifecycle == .running else { return [] }
-        lifecycle = .shuttingDown
+        guard lifecycle.shutdownRequested() else { return [] }
         var actions: [Action] = []
         failAllWaiters(FLAMEError(.poolShutDown, "pool \(limits.name) is shutting down"), into: &actions)
         bootRetryAt = nil
@@ -39,7 +53,7 @@ extension PoolStateMachine {
     /// `shuttingDown` → `shutDown` once no runner is left.
     mutating func completeShutdownIfDrained(into actions: inout [Action]) {
         guard lifecycle == .shuttingDown, runners.isEmpty else { return }
-        lifecycle = .shutDown
+        lifecycle.drained()
         actions.append(.shutdownCompleted)
     }
 }

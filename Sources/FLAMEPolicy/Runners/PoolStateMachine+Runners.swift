@@ -9,7 +9,7 @@ extension PoolStateMachine {
             // or the pool shut down) while the hello was on its way.
             return nil
         }
-        guard runner.isBooting else { preconditionFailure("runner \(id) booted again in phase \(runner.phase)") }
+        guard runner.isBooting else { fatalError("runner \(id) booted again in phase \(runner.phase)") }
         runners.update(id) { $0.helloAccepted(now: now) }
         bootRetryAt = nil
         lastBootError = nil
@@ -39,7 +39,7 @@ extension PoolStateMachine {
             // table, before the backend's report of the boot's end arrived.
             return []
         }
-        guard runner.isBooting else { preconditionFailure("runner \(id) failed to boot in phase \(runner.phase)") }
+        guard runner.isBooting else { fatalError("runner \(id) failed to boot in phase \(runner.phase)") }
         var actions: [Action] = []
         bootFailed(id, error: error, now: now, into: &actions)
         return actions
@@ -49,12 +49,14 @@ extension PoolStateMachine {
     /// kill reason, when the pool killed it).
     package mutating func runnerExited(_ id: RunnerID, reason: FLAMEError, now: Instant) -> [Action] {
         guard let runner = runners[id] else {
-            // Tolerated race: a process whose boot was aborted after its hello (the owner
-            // killed it when `runnerBooted` returned nil) is not in the table.
+            // Tolerated races: a process whose boot was aborted after its hello (the owner
+            // killed it when `runnerBooted` returned nil), or whose boot already failed (a
+            // process that exited during boot, reported when the boot ended), is not in the
+            // table; nor is a runner whose exit is reported twice.
             return []
         }
         guard !runner.isBooting else {
-            preconditionFailure("runner \(id) exited while booting: the boot reports that as its failure (runnerBootFailed)")
+            fatalError("runner \(id) exited while booting: the boot reports that as its failure (runnerBootFailed)")
         }
         var actions: [Action] = []
         let error = runner.killReason ?? reason
@@ -93,7 +95,7 @@ extension PoolStateMachine {
     /// After a runner's work changed: a draining runner with no calls left is stopped; a
     /// ready one with nothing at all starts its idle period.
     mutating func settle(_ id: RunnerID, now: Instant, into actions: inout [Action]) {
-        guard let runner = runners[id] else { preconditionFailure("settle of runner \(id), which is not in the table") }
+        guard let runner = runners[id] else { fatalError("settle of runner \(id), which is not in the table") }
         switch runner.phase {
         case .draining where runner.callsInFlight == 0:
             stop(id, now: now, into: &actions)

@@ -1,6 +1,6 @@
 extension PoolStateMachine {
     /// Where a runner is in its life. The transitions, each made by one method of ``Runner``
-    /// (anything else is a `preconditionFailure` naming the phase):
+    /// (anything else is a `fatalError` naming the phase):
     ///
     /// | From | Event | To |
     /// |---|---|---|
@@ -58,7 +58,7 @@ extension PoolStateMachine {
 
         /// `booting` → `ready`: its hello was accepted.
         mutating func helloAccepted(now: Instant) {
-            guard case .booting = phase else { preconditionFailure("runner \(id) said hello in phase \(phase)") }
+            guard case .booting = phase else { fatalError("runner \(id) said hello in phase \(phase)") }
             phase = .ready
             idleSince = now
             bootStatus = nil
@@ -66,27 +66,27 @@ extension PoolStateMachine {
 
         /// `ready` → `draining` (a draining runner stays so): it takes no new calls.
         mutating func drain() {
-            guard isServing else { preconditionFailure("runner \(id) cannot drain in phase \(phase)") }
+            guard isServing else { fatalError("runner \(id) cannot drain in phase \(phase)") }
             phase = .draining
         }
 
         /// `ready` or `draining` → `exiting`: told to stop, killed at `killAt`.
         mutating func stop(killAt: Instant) {
-            guard isServing else { preconditionFailure("runner \(id) cannot stop in phase \(phase)") }
+            guard isServing else { fatalError("runner \(id) cannot stop in phase \(phase)") }
             phase = .exiting(killAt: killAt)
         }
 
         /// A process to kill: `exiting(killAt: nil)`. The first reason stays the one its calls
         /// fail with. A booting runner has no process: its boot is aborted instead.
         mutating func kill(reason: FLAMEError) {
-            guard !isBooting else { preconditionFailure("runner \(id) cannot be killed while booting; abort its boot") }
+            guard !isBooting else { fatalError("runner \(id) cannot be killed while booting; abort its boot") }
             phase = .exiting(killAt: nil)
             killReason = killReason ?? reason
         }
 
         /// While booting: what the boot waits for.
         mutating func bootProgressed(_ status: String) {
-            guard isBooting else { preconditionFailure("runner \(id) reported boot progress in phase \(phase)") }
+            guard isBooting else { fatalError("runner \(id) reported boot progress in phase \(phase)") }
             bootStatus = status
         }
 
@@ -94,7 +94,7 @@ extension PoolStateMachine {
 
         /// A call or child service was placed on it.
         mutating func callPlaced(isChild: Bool) {
-            guard isServing else { preconditionFailure("a call was placed on runner \(id) in phase \(phase)") }
+            guard isServing else { fatalError("a call was placed on runner \(id) in phase \(phase)") }
             inFlight += 1
             if isChild { children += 1 }
             idleSince = nil
@@ -103,7 +103,7 @@ extension PoolStateMachine {
         /// A call or child service placed on it ended.
         mutating func callFinished(isChild: Bool, succeeded: Bool) {
             guard inFlight > 0, !isChild || children > 0, !isBooting else {
-                preconditionFailure("runner \(id) finished a call it did not have (phase \(phase), \(inFlight) in flight)")
+                fatalError("runner \(id) finished a call it did not have (phase \(phase), \(inFlight) in flight)")
             }
             inFlight -= 1
             if isChild { children -= 1 }
@@ -112,19 +112,19 @@ extension PoolStateMachine {
 
         /// A ready runner with nothing to do starts (or restarts) its idle period.
         mutating func idlePeriodStarted(now: Instant) {
-            guard phase == .ready, isIdle else { preconditionFailure("runner \(id) cannot be idle in phase \(phase) with \(inFlight) in flight") }
+            guard phase == .ready, isIdle else { fatalError("runner \(id) cannot be idle in phase \(phase) with \(inFlight) in flight") }
             idleSince = now
         }
 
         /// The idle check job `call` runs on this ready, idle runner.
         mutating func idleCheckStarted(_ call: CallID) {
-            guard phase == .ready, isIdle, idleCheck == nil else { preconditionFailure("runner \(id) cannot run an idle check in phase \(phase)") }
+            guard phase == .ready, isIdle, idleCheck == nil else { fatalError("runner \(id) cannot run an idle check in phase \(phase)") }
             idleCheck = call
         }
 
         /// Its idle check job answered.
         mutating func idleCheckFinished(_ call: CallID) {
-            guard idleCheck == call else { preconditionFailure("runner \(id) finished idle check \(call), its check is \(idleCheck.map(String.init) ?? "none")") }
+            guard idleCheck == call else { fatalError("runner \(id) finished idle check \(call), its check is \(idleCheck.map(String.init) ?? "none")") }
             idleCheck = nil
         }
     }

@@ -20,7 +20,7 @@ extension PoolStateMachine {
 
         /// Adds a new runner, last in boot order.
         package mutating func insert(_ runner: Runner) {
-            precondition(byID[runner.id] == nil, "runner \(runner.id) is already in the table")
+            guard byID[runner.id] == nil else { fatalError("runner \(runner.id) is already in the table") }
             byID[runner.id] = runner
             order.append(runner.id)
             count(runner, by: 1)
@@ -29,7 +29,7 @@ extension PoolStateMachine {
         /// Changes runner `id` (which must be in the table) through its transitions.
         @discardableResult
         package mutating func update<Result>(_ id: RunnerID, _ change: (inout Runner) -> Result) -> Result {
-            guard let before = byID[id] else { preconditionFailure("no runner \(id) in the table") }
+            guard let before = byID[id] else { fatalError("no runner \(id) in the table") }
             count(before, by: -1)
             let result = change(&byID[id]!)
             count(byID[id]!, by: 1)

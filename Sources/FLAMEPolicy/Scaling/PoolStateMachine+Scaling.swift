@@ -9,9 +9,10 @@ extension PoolStateMachine {
     }
 
     /// An operator or the app changed `min` and/or `max` (refused, changing nothing, outside
-    /// ``PoolBounds``). Raising `min` boots; lowering `max` cancels boots beyond it, then
+    /// ``PoolBounds`` or once the pool shuts down). Raising `min` boots; lowering `max` cancels boots beyond it, then
     /// drains surplus runners (idle ones first), never killing work in flight.
     package mutating func scaleRequested(min newMin: Int?, max newMax: Int?, now: Instant) throws(FLAMEError) -> [Action] {
+        guard lifecycle == .running else { throw FLAMEError(.poolShutDown, "pool \(limits.name) is shutting down: it cannot be scaled") }
         var newLimits = limits
         newLimits.min = newMin ?? limits.min
         newLimits.max = newMax ?? limits.max

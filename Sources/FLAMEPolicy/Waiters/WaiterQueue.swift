@@ -34,7 +34,7 @@ extension PoolStateMachine {
         package var waiting: [Waiter] { Array(queue.lazy.filter { live.contains($0.id) }) }
 
         mutating func enqueue(_ waiter: Waiter) {
-            precondition(!live.contains(waiter.id), "waiter \(waiter.id) is already queued")
+            guard !live.contains(waiter.id) else { fatalError("waiter \(waiter.id) is already queued") }
             queue.append(waiter)
             live.insert(waiter.id)
         }
@@ -54,7 +54,7 @@ extension PoolStateMachine {
 
         /// Takes the oldest waiting caller out of the queue, to be answered.
         mutating func removeOldest() -> Waiter {
-            guard let first = oldest() else { preconditionFailure("no waiter to remove") }
+            guard let first = oldest() else { fatalError("no waiter to remove") }
             queue.removeFirst()
             live.remove(first.id)
             return first

@@ -6,10 +6,12 @@ import Testing
 /// The pool state machine under thousands of random event sequences (PoolWorld), its
 /// invariants checked after every step. `FLAME_INVARIANT_SEQUENCES` sets how many (make
 /// chaos runs a long profile); `FLAME_TEST_SEED` replays a run. A failing sequence is shrunk
-/// and printed as `PoolWorld.replay([...])`.
+/// and printed as `PoolWorld.replay([...])`; one that stops the process (an event a state
+/// cannot take) is replayed with its seed and `FLAME_INVARIANT_TRACE=1`, printing each event.
 @Suite(.timeLimit(.minutes(5))) struct PoolInvariantTests {
     static let sequences = ProcessInfo.processInfo.environment["FLAME_INVARIANT_SEQUENCES"].flatMap(Int.init) ?? 500
     static let steps = 120
+    static let trace = ProcessInfo.processInfo.environment["FLAME_INVARIANT_TRACE"] == "1"
 
     static let shapes: [PoolWorld.Shape] = [
         .init(min: 0, max: 3, maxConcurrency: 2), .init(min: 1, max: 2, maxConcurrency: 1), .init(min: 2, max: 4, maxConcurrency: 3),
@@ -33,7 +35,11 @@ import Testing
             var world = try PoolWorld(shape)
             do {
                 for _ in 0..<Self.steps {
-                    try world.apply(world.randomEvent(using: &random))
+                    let event = world.randomEvent(using: &random)
+                    // A state the machine cannot take stops the process (fatalError) before
+                    // any shrinking: FLAME_INVARIANT_TRACE=1 with the run's seed prints the way there.
+                    if Self.trace { print("sequence \(sequence): \(event)") }
+                    try world.apply(event)
                     stepsRun += 1
                 }
                 try world.finish()

@@ -16,6 +16,15 @@ struct PoolWorld {
         case finishCall(UInt64, succeeded: Bool)
         /// A runner reports a result for a call placed on another runner.
         case strayResult(UInt64, from: String)
+        /// A call's caller records its answer and the pool accounts for it in a batch (the
+        /// actor's path: no runner named).
+        case callAnswered(UInt64)
+        /// A child service placed by a call started on its runner.
+        case childStarted(UInt64)
+        /// A call pinned to one runner (a child service's handle calling it).
+        case pinnedCall(String)
+        /// The backend says what a boot waits for.
+        case bootProgress(String)
         case bootSucceeds(String)
         case bootFails(String)
         /// A process exits on its own (crash, OOM), or after a stop or kill.
@@ -35,6 +44,10 @@ struct PoolWorld {
             case .abandonCall(let id): ".abandonCall(\(id))"
             case .finishCall(let id, let succeeded): ".finishCall(\(id), succeeded: \(succeeded))"
             case .strayResult(let id, let runner): ".strayResult(\(id), from: \"\(runner)\")"
+            case .callAnswered(let id): ".callAnswered(\(id))"
+            case .childStarted(let id): ".childStarted(\(id))"
+            case .pinnedCall(let runner): ".pinnedCall(\"\(runner)\")"
+            case .bootProgress(let id): ".bootProgress(\"\(id)\")"
             case .bootSucceeds(let id): ".bootSucceeds(\"\(id)\")"
             case .bootFails(let id): ".bootFails(\"\(id)\")"
             case .exit(let id): ".exit(\"\(id)\")"
@@ -63,10 +76,11 @@ struct PoolWorld {
     private(set) var processes: Set<String> = []
     private(set) var ending: Set<String> = []
     /// Waiters by id: their deadline, and how many answers each got.
-    private(set) var waiters: [UInt64: (deadline: TestInstant, answers: Int)] = [:]
+    private(set) var waiters: [UInt64: (deadline: TestInstant, answers: Int, child: Bool)] = [:]
     /// Placed calls the world's runners are running: their runner and whether the caller
     /// was answered already (a failure from the pool, before the runner finished).
-    private(set) var calls: [UInt64: (runner: String, deadline: TestInstant, answered: Bool)] = [:]
+    /// (A started child service has no deadline.)
+    private(set) var calls: [UInt64: (runner: String, deadline: TestInstant?, answered: Bool, child: Bool)] = [:]
     private(set) var idleChecks: [(runner: String, call: UInt64)] = []
     private(set) var log: [Event] = []
     /// How often the machine said `shutdownCompleted` (once, at the end, is right).
@@ -100,7 +114,7 @@ struct PoolWorld {
         switch event {
         case .checkout(let timeout, let child):
             let (waiter, actions) = machine.checkoutRequested(deadline: now.advanced(by: .milliseconds(timeout)), isChild: child, now: now)
-            waiters[waiter] = (now.advanced(by: .milliseconds(timeout)), 0)
+            waiters[waiter] = (now.advanced(by: .milliseconds(timeout)), 0, child)
             try perform(actions)
         case .cancelWaiter(let id):
             if machine.waiterCancelled(id) { try answer(id) }
@@ -111,6 +125,20 @@ struct PoolWorld {
         case .finishCall(let id, let succeeded):
             guard let call = calls.removeValue(forKey: id), processes.contains(call.runner) else { return }
             try perform(machine.callFinished(id, succeeded: succeeded, on: call.runner, now: now))
+        case .callAnswered(let id):
+            guard let call = calls.removeValue(forKey: id), processes.contains(call.runner) else { return }
+            try perform(machine.callFinished(id, succeeded: true, now: now))
+        case .childStarted(let id):
+            guard let call = calls[id], call.child, !call.answered else { return }
+            machine.childStarted(id)
+            calls[id]?.deadline = nil
+        case .pinnedCall(let runner):
+            let deadline = now.advanced(by: .seconds(5))
+            guard let id = try? machine.checkoutPinned(runner: runner, deadline: deadline, now: now) else { return }
+            if !processes.contains(runner) { throw Violation(message: "call \(id) pinned to \(runner), which has no process") }
+            calls[id] = (runner, deadline, false, false)
+        case .bootProgress(let id):
+            machine.bootProgressed(id, status: "simulated: pending")
         case .strayResult(let id, let runner):
             guard let call = calls[id], call.runner != runner, processes.contains(runner) else { return }
             let placed = machine.calls[id] != nil
@@ -118,6 +146,14 @@ struct PoolWorld {
             if !actions.isEmpty || placed != (machine.calls[id] != nil) {
                 throw Violation(message: "runner \(runner)'s result for call \(id), placed on \(call.runner), was taken: \(actions)")
             }
+        case .bootSucceeds(let id) where aborted.contains(id):
+            // The hello of a boot the pool aborted: not expected; the pool kills the process.
+            aborted.remove(id)
+            if let actions = machine.runnerBooted(id, now: now) {
+                throw Violation(message: "the hello of aborted boot \(id) was taken: \(actions)")
+            }
+            processes.insert(id)
+            ending.insert(id)
         case .bootSucceeds(let id):
             guard booting.remove(id) != nil else { return }
             processes.insert(id)
@@ -155,8 +191,9 @@ struct PoolWorld {
             for (id, waiter) in waiters where waiter.answers == 0 && waiter.deadline <= now && machine.waiters.live.contains(id) {
                 throw Violation(message: "waiter \(id) still waits at \(now.offset), past its deadline \(waiter.deadline.offset)")
             }
-            for (id, call) in calls where !call.answered && call.deadline <= now {
-                throw Violation(message: "call \(id) on \(call.runner) is unanswered at \(now.offset), past its deadline \(call.deadline.offset)")
+            for (id, call) in calls where !call.answered {
+                guard let deadline = call.deadline, deadline <= now else { continue }
+                throw Violation(message: "call \(id) on \(call.runner) is unanswered at \(now.offset), past its deadline \(deadline.offset)")
             }
         case .scale(let min, let max):
             try perform((try? machine.scaleRequested(min: min, max: max, now: now)) ?? [])
@@ -197,7 +234,7 @@ struct PoolWorld {
                     throw Violation(message: "waiter \(waiter) placed at \(now.offset), after its deadline \(deadline.offset)")
                 }
                 if !processes.contains(runner) { throw Violation(message: "waiter \(waiter) placed on \(runner), which has no running process") }
-                calls[call] = (runner, waiters[waiter]!.deadline, false)
+                calls[call] = (runner, waiters[waiter]!.deadline, false, waiters[waiter]!.child)
             case .failWaiter(let waiter, _):
                 try answer(waiter)
             case .failCall(let call, _, _):
@@ -271,10 +308,14 @@ struct PoolWorld {
         var choices: [Event] = [.checkout(timeoutMilliseconds: Int.random(in: 500...12_000, using: &random), child: Int.random(in: 0..<10, using: &random) == 0)]
         choices.append(.advance(milliseconds: [10, 200, 1_000, 3_000, 6_000].randomElement(using: &random)!))
         if let id = booting.randomElement(using: &random) { choices += [.bootSucceeds(id), .bootSucceeds(id), .bootFails(id)] }
-        if let id = aborted.randomElement(using: &random) { choices.append(.bootFails(id)) }
+        if let id = aborted.randomElement(using: &random) { choices += [.bootFails(id), .bootSucceeds(id), .bootProgress(id)] }
+        if let id = booting.randomElement(using: &random) { choices.append(.bootProgress(id)) }
+        if let id = processes.randomElement(using: &random), Int.random(in: 0..<4, using: &random) == 0 { choices.append(.pinnedCall(id)) }
         if let call = calls.keys.randomElement(using: &random) {
             choices += [.finishCall(call, succeeded: Bool.random(using: &random)), .finishCall(call, succeeded: true), .abandonCall(call)]
             if let other = processes.randomElement(using: &random), other != calls[call]?.runner { choices.append(.strayResult(call, from: other)) }
+            choices.append(.callAnswered(call))
+            if calls[call]?.child == true { choices.append(.childStarted(call)) }
         }
         if let waiter = machine.waiters.live.randomElement(using: &random) { choices.append(.cancelWaiter(waiter)) }
         if let id = ending.randomElement(using: &random) { choices.append(.exit(id)) }
