@@ -85,7 +85,7 @@ let package = Package(
         ),
 
         // The one admin client, shared by flamectl and flame-top.
-        .target(name: "FLAMEAdminClient", dependencies: ["FLAMEAdminProtocol"], swiftSettings: strictSettings),
+        .target(name: "FLAMEAdminClient", dependencies: ["FLAMEAdminProtocol", "CFLAMEShims"], swiftSettings: strictSettings),
 
         // flamectl: the admin socket from the shell.
         .executableTarget(

@@ -45,18 +45,22 @@ public final class AdminServer: Service, Sendable {
 
     public init(_ configuration: Configuration, logger: Logger = Logger(label: "flame.admin")) {
         self.configuration = configuration
-        self.path = configuration.path ?? SocketLocation.path(app: configuration.app, pid: getpid())
+        self.path = SocketLocation.absolute(configuration.path ?? SocketLocation.path(app: configuration.app, pid: getpid()))
         self.logger = logger
     }
 
     /// Binds the socket and starts accepting clients. Calling it again does nothing.
     public func start() throws {
         guard state.withLock({ $0.listener < 0 }) else { return }
-        let directory = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
-        if !directory.isEmpty {
-            try SocketLocation.prepareDirectory(directory)
-            removeStaleSockets(in: directory)
+        // The same checks whatever the path (a relative FLAME_ADMIN_SOCKET included).
+        let directory = SocketLocation.directory(of: path)
+        let preferred = SocketLocation.directories()[0]
+        if directory != preferred, configuration.path == nil, let problem = SocketLocation.directoryProblem(preferred) {
+            logger.warning(
+                "admin socket directory refused; using the fallback", metadata: ["refused": "\(preferred)", "why": "\(problem)", "using": "\(directory)"])
         }
+        try SocketLocation.prepareDirectory(directory)
+        removeStaleSockets(in: directory)
         let listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard listener >= 0 else { throw AdminServerError("socket: \(String(cString: strerror(errno)))") }
         guard let address = SocketLocation.address(of: path) else {
@@ -66,7 +70,7 @@ public final class AdminServer: Service, Sendable {
         if access(path, F_OK) == 0 {
             // Someone listening there (a second parent given the same FLAME_ADMIN_SOCKET)
             // keeps it; a dead socket is ours to replace.
-            guard !Self.isListening(at: address) else {
+            guard !SocketLocation.isListening(at: path) else {
                 close(listener)
                 throw AdminServerError("admin socket \(path) is in use by another process")
             }
@@ -102,13 +106,6 @@ public final class AdminServer: Service, Sendable {
         try start()
         try? await gracefulShutdown()
         stop()
-    }
-
-    private static func isListening(at address: UnixSocketAddress) -> Bool {
-        let probe = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard probe >= 0 else { return false }
-        defer { close(probe) }
-        return address.connect(probe) == 0
     }
 
     private func removeStaleSockets(in directory: String) {

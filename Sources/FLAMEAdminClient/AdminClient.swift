@@ -1,3 +1,4 @@
+import CFLAMEShims
 public import FLAMEAdminProtocol
 import Foundation
 import Synchronization
@@ -15,13 +16,16 @@ public enum AdminClientError: Error, CustomStringConvertible, Equatable {
     case disconnected(String)
     /// Several parents run and none was chosen (exit 2).
     case ambiguous(String)
+    /// The socket, its directory or the process serving it is not this user's (exit 3):
+    /// nothing was sent to it.
+    case untrusted(path: String, reason: String)
 
     /// The exit code the admin tools use for this error: 1 refused, 2 usage, 3 cannot connect.
     public var exitCode: Int32 {
         switch self {
         case .refused: 1
         case .ambiguous: 2
-        case .cannotConnect, .disconnected: 3
+        case .cannotConnect, .disconnected, .untrusted: 3
         }
     }
 
@@ -31,6 +35,7 @@ public enum AdminClientError: Error, CustomStringConvertible, Equatable {
         case .refused(let message): message
         case .disconnected(let message): message
         case .ambiguous(let message): message
+        case .untrusted(let path, let reason): "refusing to use the admin socket \(path): \(reason)"
         }
     }
 }
@@ -69,8 +74,13 @@ public final class AdminClient: Sendable {
         self.fd = fd
     }
 
-    /// Connects to the socket at `path` and says hello.
+    /// Connects to the socket at `path` and says hello, after checking that the socket, its
+    /// directory and the process serving it are this user's (another user's socket where
+    /// ours should be would get our commands and feed us its data).
     public static func connect(path: String, client name: String) async throws(AdminClientError) -> AdminClient {
+        if access(path, F_OK) == 0, let problem = SocketLocation.socketProblem(path) {
+            throw .untrusted(path: path, reason: problem)
+        }
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw .cannotConnect(path: path, reason: String(cString: strerror(errno))) }
         guard let address = SocketLocation.address(of: path) else {
@@ -81,6 +91,12 @@ public final class AdminClient: Sendable {
             let reason = String(cString: strerror(errno))
             Glibc.close(fd)
             throw .cannotConnect(path: path, reason: reason)
+        }
+        var uid = uid_t.max
+        var pid = pid_t(0)
+        guard flame_peer_credentials(fd, &uid, &pid) == 0, uid == geteuid() else {
+            Glibc.close(fd)
+            throw .untrusted(path: path, reason: "the process serving it (pid \(pid)) runs as uid \(uid == uid_t.max ? "?" : String(uid)), not \(geteuid())")
         }
         let client = AdminClient(path: path, fd: fd)
         client.startReading()
@@ -264,11 +280,14 @@ public final class AdminClient: Sendable {
     public static func resolveSocket(_ explicit: String?) throws(AdminClientError) -> String {
         if let explicit, !explicit.isEmpty { return explicit }
         if let override = getenv(SocketLocation.overrideVariable).map({ String(cString: $0) }), !override.isEmpty { return override }
-        let directory = SocketLocation.directory()
-        let live = SocketLocation.parents(in: directory).filter(\.isAlive)
+        let discovery = SocketLocation.discover()
+        let live = discovery.parents.filter(\.isAlive)
         switch live.count {
         case 0:
-            throw .cannotConnect(path: directory, reason: "no running flame parent has a socket there (start one, or pass --socket)")
+            let looked = SocketLocation.directories().joined(separator: ", ")
+            var reason = "no running flame parent has a socket there (start one, or pass --socket)"
+            for refused in discovery.refused { reason += "; refused \(refused.directory): \(refused.problem)" }
+            throw .cannotConnect(path: looked, reason: reason)
         case 1:
             return live[0].path
         default:

@@ -2,42 +2,129 @@
 import Glibc
 #endif
 
-/// Where admin sockets live, how they are named, and how clients find them.
+/// Where admin sockets live, how they are named, which ones a client may trust, and how
+/// clients find them.
 ///
-/// `$XDG_RUNTIME_DIR/flame/<app>-<pid>.sock`, or `/tmp/flame-<uid>/<app>-<pid>.sock` without
-/// `XDG_RUNTIME_DIR`; `FLAME_ADMIN_SOCKET` overrides the whole path. The directory is 0700 and
-/// must belong to this user; the socket is 0600.
+/// `$XDG_RUNTIME_DIR/flame/<app>-<pid>.sock`; without `XDG_RUNTIME_DIR`,
+/// `$TMPDIR/flame-<uid>/` (`/tmp` by default), or `$HOME/.cache/flame-admin/` when another
+/// user created that one first. `FLAME_ADMIN_SOCKET` overrides the whole path. A directory
+/// holding admin sockets must be a real directory (not a symbolic link) owned by this user
+/// and closed to group and others; the socket is 0600 and this user's. Servers and clients
+/// check the same rule (``directoryProblem(_:)``).
 public enum SocketLocation {
     public static let overrideVariable = "FLAME_ADMIN_SOCKET"
 
-    /// The directory admin sockets of this user go in.
-    public static func directory() -> String {
-        if let runtime = getenv("XDG_RUNTIME_DIR").map({ String(cString: $0) }), !runtime.isEmpty {
-            return runtime + "/flame"
+    /// The directories this user's admin sockets may be in, the preferred first.
+    public static func directories() -> [String] {
+        if let runtime = environment("XDG_RUNTIME_DIR") {
+            return [runtime + "/flame"]
         }
-        return "/tmp/flame-\(getuid())"
+        let temporary = environment("TMPDIR").map { $0.hasSuffix("/") && $0.count > 1 ? String($0.dropLast()) : $0 } ?? "/tmp"
+        var candidates = [temporary + "/flame-\(geteuid())"]
+        if let home = environment("HOME") ?? homeDirectory(), home != "/" {
+            // For when someone else created the first one (it is in a directory anyone can
+            // write): a place only this user can.
+            candidates.append(home + "/.cache/flame-admin")
+        }
+        return candidates
+    }
+
+    /// The directory a parent puts its socket in: the first of ``directories()`` that does
+    /// not exist yet or is fit for it.
+    public static func directory() -> String {
+        let candidates = directories()
+        return candidates.first { access($0, F_OK) != 0 || directoryProblem($0) == nil } ?? candidates[0]
     }
 
     /// The socket path a parent named `app` with `pid` listens on.
     public static func path(app: String, pid: Int32) -> String {
-        if let override = getenv(overrideVariable).map({ String(cString: $0) }), !override.isEmpty {
-            return override
-        }
+        if let override = environment(overrideVariable) { return override }
         let safeApp = String(app.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." ? $0 : "_" })
         return directory() + "/\(safeApp)-\(pid).sock"
     }
 
-    /// A parent found in the socket directory.
+    /// `path` made absolute against the working directory.
+    public static func absolute(_ path: String) -> String {
+        if path.hasPrefix("/") { return path }
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        guard getcwd(&buffer, buffer.count) != nil else { return path }
+        let cwd = String(cString: buffer)
+        return (cwd == "/" ? "" : cwd) + "/" + (path.hasPrefix("./") ? String(path.dropFirst(2)) : path)
+    }
+
+    /// The directory holding the socket at `path` (made absolute).
+    public static func directory(of path: String) -> String {
+        let absolute = absolute(path)
+        let slash = absolute.lastIndex(of: "/")!
+        return slash == absolute.startIndex ? "/" : String(absolute[..<slash])
+    }
+
+    /// Why `directory` must not hold this user's admin sockets, or nil: it must be a real
+    /// directory, not a symbolic link, owned by this user and closed to group and others. A
+    /// directory anyone else could write to (or one another user made) lets them put a
+    /// socket of their own where this user's tools look.
+    public static func directoryProblem(_ directory: String) -> String? {
+        var info = stat()
+        guard lstat(directory, &info) == 0 else { return "cannot examine it: \(String(cString: strerror(errno)))" }
+        if info.st_mode & S_IFMT == S_IFLNK { return "it is a symbolic link" }
+        guard info.st_mode & S_IFMT == S_IFDIR else { return "it is not a directory" }
+        guard info.st_uid == geteuid() else {
+            return "it belongs to uid \(info.st_uid), not \(geteuid()) (another user created it: remove it, or set \(overrideVariable))"
+        }
+        guard info.st_mode & 0o077 == 0 else {
+            return "its mode is \(String(info.st_mode & 0o777, radix: 8)); it must not be open to group or others (chmod 700)"
+        }
+        return nil
+    }
+
+    /// Why a client must not talk to the socket at `path`, or nil: its directory passes
+    /// ``directoryProblem(_:)`` and it is a socket owned by this user.
+    public static func socketProblem(_ path: String) -> String? {
+        let directory = directory(of: path)
+        if let problem = directoryProblem(directory) { return "its directory \(directory): \(problem)" }
+        var info = stat()
+        guard lstat(absolute(path), &info) == 0 else { return String(cString: strerror(errno)) }
+        guard info.st_mode & S_IFMT == S_IFSOCK else { return "it is not a socket" }
+        guard info.st_uid == geteuid() else { return "it belongs to uid \(info.st_uid), not \(geteuid())" }
+        return nil
+    }
+
+    /// A parent found in a socket directory.
     public struct Parent: Sendable, Equatable {
         public var app: String
         public var pid: Int32
         public var path: String
-        /// Whether the process still exists (a dead one left a stale socket).
+        /// Whether something listens on the socket (a dead parent, zombie or not, left a
+        /// stale one that refuses connections).
         public var isAlive: Bool
     }
 
-    /// The parents with a socket in `directory`, oldest pid first.
-    public static func parents(in directory: String = directory()) -> [Parent] {
+    /// What a look through ``directories()`` found: the parents in the trusted ones, and the
+    /// ones refused, with why.
+    public struct Discovery: Sendable {
+        public var parents: [Parent] = []
+        public var refused: [(directory: String, problem: String)] = []
+        /// The directories looked in.
+        public var directories: [String] = []
+    }
+
+    /// The parents with a socket in this user's trusted socket directories, oldest pid first.
+    public static func discover() -> Discovery {
+        var discovery = Discovery()
+        for directory in directories() where access(directory, F_OK) == 0 {
+            discovery.directories.append(directory)
+            if let problem = directoryProblem(directory) {
+                discovery.refused.append((directory, problem))
+            } else {
+                discovery.parents += parents(in: directory)
+            }
+        }
+        discovery.parents.sort { $0.pid < $1.pid }
+        return discovery
+    }
+
+    /// The parents with a socket in `directory` (not checked here), oldest pid first.
+    public static func parents(in directory: String) -> [Parent] {
         guard let handle = opendir(directory) else { return [] }
         defer { closedir(handle) }
         var found: [Parent] = []
@@ -48,10 +135,19 @@ public enum SocketLocation {
             guard name.hasSuffix(".sock"), let dash = name.lastIndex(of: "-") else { continue }
             let pidText = name[name.index(after: dash)..<name.index(name.endIndex, offsetBy: -5)]
             guard let pid = Int32(pidText) else { continue }
-            let alive = kill(pid, 0) == 0 || errno == EPERM
-            found.append(Parent(app: String(name[..<dash]), pid: pid, path: directory + "/" + name, isAlive: alive))
+            let path = directory + "/" + name
+            found.append(Parent(app: String(name[..<dash]), pid: pid, path: path, isAlive: isListening(at: path)))
         }
         return found.sorted { $0.pid < $1.pid }
+    }
+
+    /// Whether something accepts connections on the socket at `path`.
+    public static func isListening(at path: String) -> Bool {
+        guard let address = address(of: path) else { return false }
+        let probe = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard probe >= 0 else { return false }
+        defer { close(probe) }
+        return address.connect(probe) == 0
     }
 
     public enum DirectoryError: Error, CustomStringConvertible {
@@ -65,70 +161,27 @@ public enum SocketLocation {
         }
     }
 
-    /// Creates `directory` (0700) if needed and checks that only this user can use it.
+    /// Creates `directory` (0700, with missing parents 0700) if needed and checks that only
+    /// this user can use it (``directoryProblem(_:)``).
     public static func prepareDirectory(_ directory: String) throws(DirectoryError) {
         if mkdir(directory, 0o700) != 0, errno != EEXIST {
-            throw .cannotCreate(directory, String(cString: strerror(errno)))
-        }
-        var info = stat()
-        guard lstat(directory, &info) == 0 else { throw .cannotCreate(directory, String(cString: strerror(errno))) }
-        guard info.st_mode & S_IFMT == S_IFDIR else { throw .unsafe(directory, "it is not a directory") }
-        guard info.st_uid == getuid() else { throw .unsafe(directory, "it belongs to uid \(info.st_uid), not \(getuid())") }
-        guard info.st_mode & 0o077 == 0 else {
-            throw .unsafe(directory, "its mode is \(String(info.st_mode & 0o777, radix: 8)); it must not be open to group or others (chmod 700)")
-        }
-    }
-}
-
-/// Splits a byte stream into lines of at most `maximumLength` bytes. A longer line is
-/// reported as overlong once and skipped up to its newline.
-public struct LineReader: Sendable {
-    public enum Item: Equatable, Sendable {
-        case line([UInt8])
-        case overlong
-    }
-
-    public let maximumLength: Int
-    private var pending: [UInt8] = []
-    private var skipping = false
-
-    public init(maximumLength: Int) {
-        self.maximumLength = maximumLength
-    }
-
-    /// The complete lines in `bytes` (after what earlier feeds left pending). Works on whole
-    /// runs between newlines, not byte by byte: a 16 KB snapshot line per 100 ms made the
-    /// byte loop a quarter of flame-top's CPU.
-    public mutating func feed(_ bytes: ArraySlice<UInt8>) -> [Item] {
-        var items: [Item] = []
-        var rest = bytes
-        while let newline = rest.firstIndex(of: UInt8(ascii: "\n")) {
-            let chunk = rest[rest.startIndex..<newline]
-            if skipping {
-                skipping = false
-            } else if pending.count + chunk.count > maximumLength {
-                items.append(.overlong)
-            } else {
-                pending.append(contentsOf: chunk)
-                items.append(.line(pending))
-            }
-            pending.removeAll(keepingCapacity: true)
-            rest = rest[rest.index(after: newline)...]
-        }
-        if !skipping {
-            if pending.count + rest.count > maximumLength {
-                items.append(.overlong)
-                pending.removeAll()
-                skipping = true
-            } else {
-                pending.append(contentsOf: rest)
+            guard errno == ENOENT else { throw .cannotCreate(directory, String(cString: strerror(errno))) }
+            var prefix = ""
+            for component in directory.split(separator: "/") {
+                prefix += "/" + component
+                if mkdir(prefix, 0o700) != 0, errno != EEXIST { throw .cannotCreate(directory, String(cString: strerror(errno))) }
             }
         }
-        return items
+        if let problem = directoryProblem(directory) { throw .unsafe(directory, problem) }
     }
 
-    public mutating func feed(_ bytes: [UInt8]) -> [Item] {
-        feed(bytes[...])
+    private static func environment(_ name: String) -> String? {
+        getenv(name).map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    private static func homeDirectory() -> String? {
+        guard let entry = getpwuid(geteuid()), let directory = entry.pointee.pw_dir else { return nil }
+        return String(cString: directory)
     }
 }
 

@@ -26,13 +26,14 @@ public struct CommandResult: Sendable {
 /// fails the test instead of stalling it: after `timeout`, or when the test's task is
 /// cancelled (its time limit), the command is killed and what it printed is returned.
 public func runCommand(
-    _ executable: String, _ arguments: [String], environment: [String: String]? = nil, timeout: Duration = .seconds(60),
-    sourceLocation: SourceLocation = #_sourceLocation
+    _ executable: String, _ arguments: [String], environment: [String: String]? = nil, directory: String? = nil,
+    timeout: Duration = .seconds(60), sourceLocation: SourceLocation = #_sourceLocation
 ) async throws -> CommandResult {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
     if let environment { process.environment = environment }
+    if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
     let out = Pipe()
     let err = Pipe()
     process.standardOutput = out
@@ -72,10 +73,14 @@ public final class StreamingCommand: Sendable {
     private let process: Process
     private let output = Mutex<(lines: [String], partial: [UInt8], ended: Bool)>(([], [], false))
 
-    public init(_ executable: String, _ arguments: [String]) throws {
+    /// `environment` replaces the test process's own when given; `directory` is the working
+    /// directory.
+    public init(_ executable: String, _ arguments: [String], environment: [String: String]? = nil, directory: String? = nil) throws {
         process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        if let environment { process.environment = environment }
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         let pipe = Pipe()
         process.standardOutput = pipe
         try process.run()

@@ -38,7 +38,7 @@ struct FlameTop: AsyncParsableCommand {
 
     /// Several parents run and none was named: list them and read a choice (on a terminal).
     static func pickParent() -> String? {
-        let parents = SocketLocation.parents().filter(\.isAlive)
+        let parents = SocketLocation.discover().parents.filter(\.isAlive)
         print("Several flame parents are running:")
         for (index, parent) in parents.enumerated() {
             print("  \(index + 1)) \(parent.app)  pid \(parent.pid)  \(parent.path)")

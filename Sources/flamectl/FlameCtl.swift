@@ -56,13 +56,15 @@ struct List: AsyncParsableCommand {
     @Flag(help: "Print JSON.") var json = false
 
     func run() async throws {
-        let parents = SocketLocation.parents()
+        let discovery = SocketLocation.discover()
+        for refused in discovery.refused { printError("flamectl: refusing \(refused.directory): \(refused.problem)\n") }
+        let parents = discovery.parents
         if json {
             print(try AdminCodec.json(parents.map { ListedParent(app: $0.app, pid: $0.pid, path: $0.path, alive: $0.isAlive) }))
             return
         }
         guard !parents.isEmpty else {
-            print("no flame parents in \(SocketLocation.directory())")
+            print("no flame parents in \(SocketLocation.directories().joined(separator: " or "))")
             return
         }
         print(Table(["APP", "PID", "STATE", "SOCKET"], parents.map { [$0.app, "\($0.pid)", $0.isAlive ? "running" : "stale", $0.path] }).rendered)
