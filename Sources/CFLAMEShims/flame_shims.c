@@ -2,6 +2,7 @@
 #include "flame_shims.h"
 
 #include <elf.h>
+#include <stddef.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <link.h>
@@ -87,6 +88,9 @@ int flame_accept_cloexec(int fd) {
 int flame_eventfd(void) {
     return eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 }
+
+_Static_assert(sizeof(flame_ucred) == sizeof(struct ucred), "flame_ucred must be struct ucred's layout");
+_Static_assert(offsetof(flame_ucred, uid) == offsetof(struct ucred, uid), "flame_ucred must be struct ucred's layout");
 
 int flame_peer_credentials(int fd, uid_t *uid, pid_t *pid) {
     struct ucred credentials;

@@ -1,7 +1,8 @@
 import FLAME
-import CFLAMEShims
 public import FLAMEAdminProtocol
 public import Logging
+import NIOCore
+import NIOPosix
 public import ServiceLifecycle
 import Synchronization
 #if canImport(Glibc)
@@ -14,7 +15,9 @@ import Glibc
 ///
 /// The socket is 0600 in a 0700 directory owned by this user; peers of another uid are
 /// refused (SO_PEERCRED). Stale sockets of dead parents in the directory are removed at start;
-/// this one is removed at stop. See docs/ADMIN-PROTOCOL.md.
+/// this one is removed at stop. Connections are served on swift-nio's shared event loops,
+/// each bounded in slots, hello time, idleness, requests per second and buffered bytes
+/// (``Configuration``). See docs/ADMIN-PROTOCOL.md and docs/SECURITY.md.
 public final class AdminServer: Service, Sendable {
     public struct Configuration: Sendable {
         /// The app's name, in the socket file name and in snapshots.
@@ -23,17 +26,33 @@ public final class AdminServer: Service, Sendable {
         public var path: String?
         /// Refuse scale, drain and kill. Defaults to false.
         public var readOnly: Bool
-        /// Bytes queued per client before lines are dropped. Defaults to 4 MiB.
+        /// Reply bytes one client may have waiting before further lines are dropped (and it
+        /// is told how many). Defaults to 1 MiB.
         public var clientBufferBytes: Int
-        /// Clients served at once; more are refused. Defaults to 64.
+        /// Clients served at once. When all slots are taken a new client displaces the oldest
+        /// one yet to say hello, else the longest idle one streaming nothing; defaults to 64.
         public var maximumClients: Int
+        /// How long a connection may take to say hello. Defaults to 5 seconds.
+        public var helloTimeout: Duration
+        /// A connection streaming nothing (no subscription or log follow) and silent this long
+        /// is closed. Defaults to 10 minutes.
+        public var idleTimeout: Duration
+        /// Requests one connection may make a second, on average (bursts of twice that);
+        /// more are answered with an error and ignored. Defaults to 50.
+        public var requestsPerSecond: Double
 
-        public init(app: String, path: String? = nil, readOnly: Bool = false, clientBufferBytes: Int = 4 << 20, maximumClients: Int = 64) {
+        public init(
+            app: String, path: String? = nil, readOnly: Bool = false, clientBufferBytes: Int = 1 << 20, maximumClients: Int = 64,
+            helloTimeout: Duration = .seconds(5), idleTimeout: Duration = .seconds(600), requestsPerSecond: Double = 50
+        ) {
             self.app = app
             self.path = path
             self.readOnly = readOnly
             self.clientBufferBytes = clientBufferBytes
             self.maximumClients = maximumClients
+            self.helloTimeout = helloTimeout
+            self.idleTimeout = idleTimeout
+            self.requestsPerSecond = requestsPerSecond
         }
     }
 
@@ -41,17 +60,29 @@ public final class AdminServer: Service, Sendable {
     let configuration: Configuration
     let logger: Logger
     let startedAt = ContinuousClock.now
-    private let state = Mutex<(listener: Int32, clients: [ObjectIdentifier: AdminConnection])>((-1, [:]))
+    private struct State {
+        var listener: (any Channel)?
+        var expiry: RepeatedTask?
+        var stopped = false
+        var slots: AdminSlots<ContinuousClock.Instant>
+        var connections: [UInt64: AdminConnection] = [:]
+        var nextID: UInt64 = 1
+    }
+    private let state: Mutex<State>
 
     public init(_ configuration: Configuration, logger: Logger = Logger(label: "flame.admin")) {
         self.configuration = configuration
         self.path = SocketLocation.absolute(configuration.path ?? SocketLocation.path(app: configuration.app, pid: getpid()))
         self.logger = logger
+        let limits = AdminSlots<ContinuousClock.Instant>.Limits(
+            maximum: configuration.maximumClients, helloTimeout: configuration.helloTimeout, idleTimeout: configuration.idleTimeout)
+        self.state = Mutex(State(slots: AdminSlots(limits: limits)))
     }
 
-    /// Binds the socket and starts accepting clients. Calling it again does nothing.
+    /// Binds the socket and starts accepting clients, on swift-nio's shared event loops.
+    /// Calling it again does nothing.
     public func start() throws {
-        guard state.withLock({ $0.listener < 0 }) else { return }
+        guard state.withLock({ $0.listener == nil && !$0.stopped }) else { return }
         // The same checks whatever the path (a relative FLAME_ADMIN_SOCKET included).
         let directory = SocketLocation.directory(of: path)
         let preferred = SocketLocation.directories()[0]
@@ -61,42 +92,64 @@ public final class AdminServer: Service, Sendable {
         }
         try SocketLocation.prepareDirectory(directory)
         removeStaleSockets(in: directory)
-        let listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard listener >= 0 else { throw AdminServerError("socket: \(String(cString: strerror(errno)))") }
-        guard let address = SocketLocation.address(of: path) else {
-            close(listener)
+        guard SocketLocation.address(of: path) != nil else {
             throw AdminServerError("admin socket path is too long (\(path.utf8.count) bytes): \(path)")
         }
         if access(path, F_OK) == 0 {
             // Someone listening there (a second parent given the same FLAME_ADMIN_SOCKET)
             // keeps it; a dead socket is ours to replace.
             guard !SocketLocation.isListening(at: path) else {
-                close(listener)
                 throw AdminServerError("admin socket \(path) is in use by another process")
             }
             unlink(path)
         }
-        guard address.bind(listener) == 0, chmod(path, 0o600) == 0, listen(listener, 64) == 0 else {
-            let reason = String(cString: strerror(errno))
-            close(listener)
-            throw AdminServerError("cannot listen on \(path): \(reason)")
+        let listener: any Channel
+        do {
+            listener = try ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .serverChannelOption(.backlog, value: 64)
+                .childChannelInitializer { channel in
+                    let id = self.state.withLock { state in
+                        defer { state.nextID += 1 }
+                        return state.nextID
+                    }
+                    return channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(AdminConnectionHandler(server: self, id: id))
+                    }
+                }
+                .bind(unixDomainSocketPath: path)
+                .wait()
+        } catch {
+            throw AdminServerError("cannot listen on \(path): \(error)")
         }
-        state.withLock { $0.listener = listener }
-        startThread { self.acceptLoop(listener) }
+        guard chmod(path, 0o600) == 0 else {
+            let reason = String(cString: strerror(errno))
+            listener.close(promise: nil)
+            throw AdminServerError("cannot make \(path) private: \(reason)")
+        }
+        // Slots' deadlines (hellos, idle connections), checked four times a second.
+        let period = TimeAmount.milliseconds(250)
+        let expiry = listener.eventLoop.scheduleRepeatedTask(initialDelay: period, delay: period) { _ in self.expireSlots() }
+        state.withLock { state in
+            state.listener = listener
+            state.expiry = expiry
+        }
         logger.info("admin socket listening", metadata: ["path": "\(path)"])
     }
 
     /// Stops accepting, disconnects every client and removes the socket file.
     public func stop() {
-        let (listener, clients) = state.withLock { state in
-            defer { state = (-1, [:]) }
-            return (state.listener, Array(state.clients.values))
+        let (listener, expiry, clients) = state.withLock { state in
+            state.stopped = true
+            defer {
+                state.listener = nil
+                state.expiry = nil
+                state.connections = [:]
+            }
+            return (state.listener, state.expiry, Array(state.connections.values))
         }
-        guard listener >= 0 else { return }
-        // Wake the accept thread (accept fails with EINVAL) and let it close the listener:
-        // closed here, its number could go to another socket (a next server's listener)
-        // while that thread is between two accepts, and it would accept that socket's clients.
-        shutdown(listener, Int32(SHUT_RDWR))
+        guard let listener else { return }
+        expiry?.cancel()
+        try? listener.close().wait()
         for client in clients { client.close() }
         unlink(path)
     }
@@ -115,56 +168,46 @@ public final class AdminServer: Service, Sendable {
         }
     }
 
-    private func acceptLoop(_ listener: Int32) {
-        while true {
-            let client = flame_accept_cloexec(listener)
-            if client < 0 {
-                if errno == EINTR || errno == ECONNABORTED { continue }
-                if state.withLock({ $0.listener }) < 0 {
-                    close(listener)  // stop() shut it down: only this thread still uses its number
-                    return
-                }
-                usleep(10_000)  // out of descriptors or memory: try again shortly
-                continue
+    // MARK: - Slots
+
+    /// A connection whose peer is this user wants a slot: nil when it has one (another may
+    /// have been closed for it), else why not.
+    func admit(_ connection: AdminConnection) -> String? {
+        let now = ContinuousClock.now
+        let outcome = state.withLock { state -> (refusal: String?, evicted: (AdminConnection, String)?) in
+            guard !state.stopped else { return ("the admin server is stopping", nil) }
+            switch state.slots.admit(connection.id, now: now) {
+            case .refused(let reason):
+                return (reason, nil)
+            case .admitted(let evicting, let reason):
+                state.connections[connection.id] = connection
+                guard let evicting, let victim = state.connections.removeValue(forKey: evicting) else { return (nil, nil) }
+                return (nil, (victim, reason ?? "closing"))
             }
-            admit(client)
+        }
+        if let (victim, reason) = outcome.evicted {
+            logger.info("admin client displaced", metadata: ["why": "\(reason)"])
+            victim.close(saying: "closing: \(reason)")
+        }
+        return outcome.refusal
+    }
+
+    func greeted(_ id: UInt64) { state.withLock { $0.slots.greeted(id, now: .now) } }
+    func noteActivity(of id: UInt64) { state.withLock { $0.slots.active(id, now: .now) } }
+    func streamsChanged(_ id: UInt64, count: Int) { state.withLock { $0.slots.streams(id, count: count, now: .now) } }
+
+    func release(_ id: UInt64) {
+        state.withLock { state in
+            state.slots.remove(id)
+            state.connections[id] = nil
         }
     }
 
-    private func admit(_ fd: Int32) {
-        var uid = uid_t.max
-        var pid = pid_t(0)
-        let known = flame_peer_credentials(fd, &uid, &pid) == 0
-        guard known, uid == geteuid() else {
-            refuse(fd, "connections from uid \(known ? String(uid) : "?") are refused; this admin socket serves uid \(geteuid()) only")
-            logger.warning("refused admin client of another uid", metadata: ["uid": "\(uid)", "pid": "\(pid)"])
-            return
+    private func expireSlots() {
+        let expired = state.withLock { state in
+            state.slots.expire(now: .now).compactMap { entry in state.connections.removeValue(forKey: entry.id).map { ($0, entry.reason) } }
         }
-        let connection = AdminConnection(fd: fd, bufferLimit: configuration.clientBufferBytes)
-        let key = ObjectIdentifier(connection)
-        let admitted = state.withLock { state -> Bool in
-            guard state.listener >= 0, state.clients.count < configuration.maximumClients else { return false }
-            state.clients[key] = connection
-            return true
-        }
-        guard admitted else {
-            let stopped = state.withLock { $0.listener < 0 }
-            refuse(fd, stopped ? "the admin server is stopping" : "too many admin clients (\(configuration.maximumClients))")
-            return
-        }
-        let session = AdminSession(server: self, connection: connection)
-        startThread {
-            connection.serve { session.received($0) }
-            session.ended()
-            _ = self.state.withLock { $0.clients.removeValue(forKey: key) }
-        }
-    }
-
-    private func refuse(_ fd: Int32, _ message: String) {
-        if let line = try? AdminCodec.line(AdminReply.error(message: message)) {
-            _ = line.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-        }
-        close(fd)
+        for (connection, reason) in expired { connection.close(saying: "closing: \(reason)") }
     }
 
     /// The snapshot this server would send now.
@@ -185,11 +228,11 @@ public final class AdminServer: Service, Sendable {
     }
 
     /// Clients connected now.
-    public var clientCount: Int { state.withLock { $0.clients.count } }
+    public var clientCount: Int { state.withLock { $0.connections.count } }
 
     /// Per connected client, the most bytes its queued replies ever took (for tests of the
     /// `clientBufferBytes` bound).
-    var bufferedBytesHighWater: [Int] { state.withLock { $0.clients.values.map(\.bufferedBytesHighWater) } }
+    var bufferedBytesHighWater: [Int] { state.withLock { $0.connections.values.map(\.bufferedBytesHighWater) } }
 }
 
 struct AdminServerError: Error, CustomStringConvertible {

@@ -6,25 +6,44 @@ import Synchronization
 import Glibc
 #endif
 
-/// One client's conversation: hello first, then requests, each answered on the connection
-/// (with the request's `id`). Subscriptions and log follows run as tasks until the client
-/// unsubscribes or leaves.
+/// One client's conversation: hello first, then requests, answered in the order they came
+/// (each with the request's `id`). Subscriptions and log follows run as tasks until the
+/// client unsubscribes or leaves: one snapshot subscription and one event subscription per
+/// connection (a second replaces the first), and at most ``maximumFollows`` log follows.
 final class AdminSession: Sendable {
+    /// Log follows one connection may run at once.
+    static let maximumFollows = 8
+
     private struct State {
         var greeted = false
-        var streams: [Task<Void, Never>] = []
+        var snapshots: Task<Void, Never>?
+        var events: Task<Void, Never>?
+        var follows: [Task<Void, Never>] = []
+
+        var streamCount: Int { (snapshots == nil ? 0 : 1) + (events == nil ? 0 : 1) + follows.count }
     }
     private let server: AdminServer
-    private let connection: AdminConnection
+    let connection: AdminConnection
     private let state = Mutex(State())
+    private let lines: AsyncStream<LineReader.Item>.Continuation
 
     init(server: AdminServer, connection: AdminConnection) {
         self.server = server
         self.connection = connection
+        let (stream, lines) = AsyncStream<LineReader.Item>.makeStream()
+        self.lines = lines
+        // One task answers the connection's requests, one after another.
+        Task { [self] in
+            for await item in stream { await self.process(item) }
+        }
     }
 
-    /// Called on the connection's thread for every line.
+    /// Called on the connection's event loop for every line.
     func received(_ item: LineReader.Item) {
+        lines.yield(item)
+    }
+
+    private func process(_ item: LineReader.Item) async {
         guard case .line(let bytes) = item else {
             connection.send(.error(message: "line longer than \(AdminCodec.maximumLineLength) bytes; ignored"))
             return
@@ -45,6 +64,7 @@ final class AdminSession: Sendable {
                 return
             }
             state.withLock { $0.greeted = true }
+            server.greeted(connection.id)
             connection.send(
                 .hello(ServerHello(app: server.configuration.app, pid: getpid(), readOnly: server.configuration.readOnly)), id: id)
             return
@@ -57,16 +77,26 @@ final class AdminSession: Sendable {
             connection.send(.error(message: "this admin socket is read-only; \(request) refused"), id: id)
             return
         }
-        Task { await self.handle(request, id: id) }
+        await handle(request, id: id)
     }
 
-    /// The client left: stop its streams.
+    /// The client left: stop its streams and its request task.
     func ended() {
+        lines.finish()
+        stopStreams()
+    }
+
+    private func stopStreams() {
         let streams = state.withLock { state in
-            defer { state.streams = [] }
-            return state.streams
+            defer {
+                state.snapshots = nil
+                state.events = nil
+                state.follows = []
+            }
+            return [state.snapshots, state.events].compactMap { $0 } + state.follows
         }
         for stream in streams { stream.cancel() }
+        server.streamsChanged(connection.id, count: 0)
     }
 
     private func handle(_ request: AdminRequest, id: Int?) async {
@@ -78,10 +108,10 @@ final class AdminSession: Sendable {
                 connection.send(.snapshot(await snapshot()), id: id)
             case .subscribe(let snapshots, let interval, let events):
                 connection.send(.subscribed, id: id)
-                if snapshots { addStream { await self.streamSnapshots(every: .milliseconds(interval), id: id) } }
-                if events { addStream { await self.streamEvents(id: id) } }
+                if snapshots { replace(\.snapshots, with: Task { await self.streamSnapshots(every: .milliseconds(interval), id: id) }) }
+                if events { replace(\.events, with: Task { await self.streamEvents(id: id) }) }
             case .unsubscribe:
-                ended()
+                stopStreams()
                 connection.send(.ok(message: "unsubscribed"), id: id)
             case .scale(let name, let min, let max):
                 let pool = try pool(named: name)
@@ -113,14 +143,37 @@ final class AdminSession: Sendable {
         await SnapshotBuilder.snapshot(app: server.configuration.app, pid: getpid(), startedAt: server.startedAt)
     }
 
-    private func addStream(_ body: @escaping @Sendable () async -> Void) {
-        let task = Task { await body() }
-        state.withLock { $0.streams.append(task) }
+    /// The connection's subscription of one kind becomes `task` (the one before it stops).
+    private func replace(_ kind: WritableKeyPath<State, Task<Void, Never>?>, with task: Task<Void, Never>) {
+        let (previous, count) = state.withLock { state in
+            defer { state[keyPath: kind] = task }
+            return (state[keyPath: kind], state.streamCount + (state[keyPath: kind] == nil ? 1 : 0))
+        }
+        previous?.cancel()
+        server.streamsChanged(connection.id, count: count)
+    }
+
+    /// Starts a log follow unless the connection runs as many as it may.
+    private func addFollow(_ body: @escaping @Sendable () async -> Void) throws(FLAMEError) {
+        let count = try state.withLock { state throws(FLAMEError) in
+            guard state.follows.count < Self.maximumFollows else {
+                throw FLAMEError(.invalidConfiguration, "at most \(Self.maximumFollows) log follows per connection")
+            }
+            state.follows.append(Task { await body() })
+            return state.streamCount
+        }
+        server.streamsChanged(connection.id, count: count)
     }
 
     private func streamSnapshots(every interval: Duration, id: Int?) async {
         while !Task.isCancelled {
-            connection.send(line: AdminCodec.adding(id: id, to: await server.snapshotLine(maxAge: interval / 2)))
+            // A client that is not reading gets no new snapshot built for it: it would only
+            // be dropped (and counted) on its way to the full buffer.
+            if connection.isBackedUp {
+                connection.noteDropped()
+            } else {
+                connection.send(line: AdminCodec.adding(id: id, to: await server.snapshotLine(maxAge: interval / 2)))
+            }
             try? await Task.sleep(for: interval)
         }
     }
@@ -158,14 +211,14 @@ final class AdminSession: Sendable {
             let (backlog, next, dropped) = ring.lines(last: lines)
             for record in backlog { connection.send(.log(logLine(record)), id: id) }
             connection.send(.logsEnd(dropped: dropped), id: id)
-            if follow { addStream { await self.follow(ring, from: next, id: id) { self.logLine($0) } } }
+            if follow { try addFollow { await self.follow(ring, from: next, id: id) { self.logLine($0) } } }
         case .runner(let runner):
             let buffer = try await pool(ofRunner: runner).outputBuffer(ofRunner: runner)
             guard let buffer else { throw FLAMEError(.unknownRunner, "no runner \(runner)") }
             let (backlog, next, dropped) = buffer.lines(last: lines)
             for line in backlog { connection.send(.log(logLine(line, runner: runner)), id: id) }
             connection.send(.logsEnd(dropped: dropped), id: id)
-            if follow { addStream { await self.follow(buffer, from: next, id: id) { self.logLine($0, runner: runner) } } }
+            if follow { try addFollow { await self.follow(buffer, from: next, id: id) { self.logLine($0, runner: runner) } } }
         }
     }
 

@@ -16,9 +16,16 @@ struct AdminHarness {
 
     /// With `runtimeDirectory`, the socket goes where a parent puts it by default when
     /// `XDG_RUNTIME_DIR` is `runtimeDirectory`: `$XDG_RUNTIME_DIR/flame/tests-PID.sock`.
-    init(readOnly: Bool = false, clientBufferBytes: Int = 4 << 20, runtimeDirectory: String? = nil) throws {
+    /// `tune` changes the server's configuration (limits under test).
+    init(
+        readOnly: Bool = false, clientBufferBytes: Int = 1 << 20, runtimeDirectory: String? = nil,
+        tune: (inout AdminServer.Configuration) -> Void = { _ in }
+    ) throws {
         directory = runtimeDirectory.map { $0 + "/flame" } ?? "/tmp/flame-admin-test-\(UUID().uuidString.prefix(8))"
-        server = AdminServer(.init(app: "tests", path: directory + "/tests-\(getpid()).sock", readOnly: readOnly, clientBufferBytes: clientBufferBytes))
+        var configuration = AdminServer.Configuration(
+            app: "tests", path: directory + "/tests-\(getpid()).sock", readOnly: readOnly, clientBufferBytes: clientBufferBytes)
+        tune(&configuration)
+        server = AdminServer(configuration)
         try server.start()
     }
 
@@ -34,7 +41,7 @@ struct AdminHarness {
 
 /// Runs `body` with a pool of real runners registered in this process and a harness serving it.
 func withAdminPool<T>(
-    _ configuration: PoolConfiguration, readOnly: Bool = false, clientBufferBytes: Int = 4 << 20,
+    _ configuration: PoolConfiguration, readOnly: Bool = false, clientBufferBytes: Int = 1 << 20,
     runtimeDirectory: String? = nil, _ body: (Pool, AdminHarness) async throws -> T
 ) async throws -> T {
     let harness = try AdminHarness(readOnly: readOnly, clientBufferBytes: clientBufferBytes, runtimeDirectory: runtimeDirectory)
@@ -90,8 +97,8 @@ final class RawConnection {
     /// The next reply line as the server sent it (without its newline); nil after 10 s
     /// without one, or on EOF. Polls without blocking a thread (the cooperative pool has as
     /// many threads as cores).
-    func line() async -> [UInt8]? {
-        let deadline = ContinuousClock.now + .seconds(10)
+    func line(within timeout: Duration = .seconds(10)) async -> [UInt8]? {
+        let deadline = ContinuousClock.now + timeout
         while pending.isEmpty {
             var buffer = [UInt8](repeating: 0, count: 65536)
             let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
@@ -107,11 +114,11 @@ final class RawConnection {
     }
 
     /// The next reply with the id it carries; nil as for ``line()``, or when it does not decode.
-    func envelope() async -> AdminEnvelope<AdminReply>? {
-        guard let line = await line() else { return nil }
+    func envelope(within timeout: Duration = .seconds(10)) async -> AdminEnvelope<AdminReply>? {
+        guard let line = await line(within: timeout) else { return nil }
         return try? AdminCodec.decode(AdminReply.self, from: line)
     }
 
     /// The next reply, decoded; nil as for ``envelope()``.
-    func reply() async -> AdminReply? { await envelope()?.body }
+    func reply(within timeout: Duration = .seconds(10)) async -> AdminReply? { await envelope(within: timeout)?.body }
 }

@@ -1,6 +1,7 @@
 #ifndef FLAME_SHIMS_H
 #define FLAME_SHIMS_H
 
+#include <stdint.h>
 #include <sys/types.h>
 #include <sys/epoll.h>  /* ProcessReaper: Glibc's module map leaves epoll out */
 
@@ -39,6 +40,14 @@ int flame_eventfd(void);
 
 /// The uid and pid of a Unix socket's peer (SO_PEERCRED). Returns 0 or -1 with errno.
 int flame_peer_credentials(int fd, uid_t *uid, pid_t *pid);
+
+/// `struct ucred` (SO_PEERCRED's value) under a name Swift sees without _GNU_SOURCE: for
+/// swift-nio's `unsafeGetSocketOption`, which reads the option into a value of this type.
+typedef struct flame_ucred {
+    int32_t pid;
+    uint32_t uid;
+    uint32_t gid;
+} flame_ucred;
 
 /// Sets process `pid`'s soft limit on open descriptors (prlimit(2), RLIMIT_NOFILE), keeping
 /// its hard limit. Returns 0 or -1 with errno.

@@ -1,0 +1,116 @@
+import FLAME
+import FLAMEAdmin
+import FLAMEAdminProtocol
+import FLAMETestSupport
+import Foundation
+import Testing
+
+/// The admin socket against hostile, slow and hung peers: connections that never say hello,
+/// say hello and idle, flood requests or subscriptions, or pipeline requests.
+@Suite(.timeLimit(.minutes(2))) struct AdminAbuseTests {
+    static let hello = "{\"type\":\"hello\",\"protocol\":\(adminProtocolVersion)}\n"
+
+    /// 64 connections that never said hello kept every slot: `flamectl status` answered "too
+    /// many admin clients (64)".
+    @Test func hellolessConnectionsCannotLockOperatorsOut() async throws {
+        let harness = try AdminHarness()  // 64 slots, as by default
+        defer { harness.stop() }
+        var squatters: [RawConnection] = []
+        for _ in 0..<64 { squatters.append(try RawConnection(path: harness.path)) }
+        try await Task.sleep(for: .milliseconds(200))  // every one accepted and holding a slot
+        for _ in 0..<3 {
+            let status = try await flamectl(["status", "--socket", harness.path])
+            #expect(status.status == 0, "\(status)")
+        }
+        // The oldest silent connection made room, and was told why. (A flamectl that left frees
+        // its slot, unless the next one arrives first: one to three are displaced.)
+        guard case .error(let message) = await squatters[0].reply() else { Issue.record("the displaced connection was not told"); return }
+        #expect(message.contains("had not said hello"), "\(message)")
+        #expect(harness.server.clientCount <= 64)
+    }
+
+    @Test func aConnectionWithoutHelloIsClosedAfterTheHelloTimeout() async throws {
+        let harness = try AdminHarness { $0.helloTimeout = .milliseconds(300) }
+        defer { harness.stop() }
+        let silent = try RawConnection(path: harness.path)
+        let started = ContinuousClock.now
+        guard case .error(let message) = await silent.reply() else { Issue.record("no error line before the close"); return }
+        #expect(message.contains("no hello within"), "\(message)")
+        #expect(await silent.line() == nil, "closed after the error")
+        #expect(ContinuousClock.now - started < .seconds(5))
+        #expect(harness.server.clientCount == 0)
+    }
+
+    @Test func aGreetedConnectionIdleWithNothingSubscribedIsClosed() async throws {
+        let harness = try AdminHarness { $0.idleTimeout = .milliseconds(400) }
+        defer { harness.stop() }
+        let idle = try RawConnection(path: harness.path)
+        await idle.write(Self.hello)
+        guard case .hello = await idle.reply() else { Issue.record("no hello"); return }
+        guard case .error(let message) = await idle.reply() else { Issue.record("no error line before the close"); return }
+        #expect(message.contains("idle for"), "\(message)")
+        // A subscriber is never idle: it streams.
+        let subscriber = try RawConnection(path: harness.path)
+        await subscriber.write(Self.hello + "{\"type\":\"subscribe\",\"snapshots\":false,\"intervalMs\":1000,\"events\":true}\n")
+        _ = await subscriber.reply()
+        try await Task.sleep(for: .milliseconds(1200))
+        #expect(harness.server.clientCount == 1, "the subscriber stays")
+    }
+
+    /// One connection sending thousands of `subscribe` requests ran a snapshot stream for each
+    /// (the parent at half a core); now a second subscription of a kind replaces the first.
+    @Test func repeatedSubscriptionsReplaceEachOther() async throws {
+        let harness = try AdminHarness()
+        defer { harness.stop() }
+        let client = try RawConnection(path: harness.path)
+        let subscribe = "{\"type\":\"subscribe\",\"snapshots\":true,\"intervalMs\":100,\"events\":false}\n"
+        await client.write(Self.hello + String(repeating: subscribe, count: 40))
+        // Let the burst's first snapshots pass, then count a second's worth.
+        try await Task.sleep(for: .milliseconds(500))
+        while await client.line(within: .milliseconds(50)) != nil {}
+        var snapshots = 0
+        let until = ContinuousClock.now + .seconds(1)
+        while ContinuousClock.now < until {
+            if let line = await client.line(within: .milliseconds(100)), String(decoding: line, as: UTF8.self).contains("\"snapshot\"") {
+                snapshots += 1
+            }
+        }
+        #expect(snapshots >= 3 && snapshots <= 15, "one stream at 10 a second, not 40 of them: \(snapshots) in a second")
+    }
+
+    /// Requests beyond the connection's budget are answered with one error and ignored.
+    @Test func aRequestFloodIsCutToTheBudget() async throws {
+        let harness = try AdminHarness()  // 50 a second, as by default
+        defer { harness.stop() }
+        let client = try RawConnection(path: harness.path)
+        await client.write(Self.hello + String(repeating: "{\"type\":\"metrics\"}\n", count: 300))
+        var answered = 0
+        var refusals: [String] = []
+        while let reply = await client.reply(within: .milliseconds(500)) {
+            switch reply {
+            case .metrics: answered += 1
+            case .error(let message): refusals.append(message)
+            default: continue
+            }
+        }
+        #expect(answered < 150, "a burst of 100 at 50 a second, not 300: \(answered)")
+        #expect(refusals.count == 1 && refusals[0].contains("too many requests"), "\(refusals)")
+    }
+
+    /// Each request used to be answered by a task of its own, so pipelined requests could be
+    /// answered out of order.
+    @Test func pipelinedRequestsAreAnsweredInOrder() async throws {
+        try await withAdminPool(PoolConfiguration(name: "order", min: 1, max: 1)) { _, harness in
+            let client = try RawConnection(path: harness.path)
+            var requests = Self.hello
+            for id in 1...40 {
+                requests += id % 2 == 0 ? "{\"type\":\"snapshot\",\"id\":\(id)}\n" : "{\"type\":\"scale\",\"pool\":\"order\",\"max\":\(id % 3 + 1),\"id\":\(id)}\n"
+            }
+            await client.write(requests)
+            _ = await client.reply()  // hello
+            var ids: [Int] = []
+            while ids.count < 40, let envelope = await client.envelope() { ids.append(envelope.id ?? -1) }
+            #expect(ids == Array(1...40))
+        }
+    }
+}
