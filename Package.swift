@@ -156,7 +156,9 @@ let package = Package(
             path: "Benchmarks/FlameBench", swiftSettings: strictSettings),
 
         // The reliability suite: scenarios that abuse pools under load (make chaos, make test).
-        .target(name: "FLAMEChaos", dependencies: ["FLAME", "FLAMETestJobs"], swiftSettings: strictSettings),
+        .target(
+            name: "FLAMEChaos", dependencies: ["FLAME", "FLAMEAdmin", "FLAMEAdminClient", "FLAMEAdminProtocol", "FLAMETestJobs"],
+            swiftSettings: strictSettings),
         .executableTarget(
             name: "flame-chaos",
             dependencies: [

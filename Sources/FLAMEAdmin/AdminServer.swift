@@ -232,7 +232,7 @@ public final class AdminServer: Service, Sendable {
 
     /// Per connected client, the most bytes its queued replies ever took (for tests of the
     /// `clientBufferBytes` bound).
-    var bufferedBytesHighWater: [Int] { state.withLock { $0.connections.values.map(\.bufferedBytesHighWater) } }
+    package var bufferedBytesHighWater: [Int] { state.withLock { $0.connections.values.map(\.bufferedBytesHighWater) } }
 }
 
 struct AdminServerError: Error, CustomStringConvertible {

@@ -19,13 +19,15 @@ public enum AdminClientError: Error, CustomStringConvertible, Equatable {
     /// The socket, its directory or the process serving it is not this user's (exit 3):
     /// nothing was sent to it.
     case untrusted(path: String, reason: String)
+    /// The parent did not answer in time (exit 3): stopped, hung, or drowning.
+    case timedOut(path: String, after: Duration)
 
     /// The exit code the admin tools use for this error: 1 refused, 2 usage, 3 cannot connect.
     public var exitCode: Int32 {
         switch self {
         case .refused: 1
         case .ambiguous: 2
-        case .cannotConnect, .disconnected, .untrusted: 3
+        case .cannotConnect, .disconnected, .untrusted, .timedOut: 3
         }
     }
 
@@ -36,6 +38,8 @@ public enum AdminClientError: Error, CustomStringConvertible, Equatable {
         case .disconnected(let message): message
         case .ambiguous(let message): message
         case .untrusted(let path, let reason): "refusing to use the admin socket \(path): \(reason)"
+        case .timedOut(let path, let after):
+            "the parent at \(path) did not answer within \(after) (is it stopped, or hung? a live process can be stopped with kill -STOP)"
         }
     }
 }
@@ -58,6 +62,8 @@ public final class AdminClient: Sendable {
         /// parent's refusal read before the hello was even sent stays a refusal (exit 1), not a
         /// disconnection (exit 3) — a race a CI run of clientsOfAnotherUidAreRefused hit.
         var closed: AdminClientError?
+        /// The reader closed the descriptor: its number may belong to another file now.
+        var socketClosed = false
     }
     public let path: String
     private let fd: Int32
@@ -77,7 +83,9 @@ public final class AdminClient: Sendable {
     /// Connects to the socket at `path` and says hello, after checking that the socket, its
     /// directory and the process serving it are this user's (another user's socket where
     /// ours should be would get our commands and feed us its data).
-    public static func connect(path: String, client name: String) async throws(AdminClientError) -> AdminClient {
+    /// With `timeout`, connecting and the hello must be done within it (else
+    /// ``AdminClientError/timedOut(path:after:)``), and later requests get ``deadline(after:)``.
+    public static func connect(path: String, client name: String, timeout: Duration? = nil) async throws(AdminClientError) -> AdminClient {
         if access(path, F_OK) == 0, let problem = SocketLocation.socketProblem(path) {
             throw .untrusted(path: path, reason: problem)
         }
@@ -87,9 +95,16 @@ public final class AdminClient: Sendable {
             Glibc.close(fd)
             throw .cannotConnect(path: path, reason: "path too long")
         }
+        if let timeout {
+            // A stopped parent's full backlog would block connect(2) forever: SO_SNDTIMEO bounds it.
+            var limit = timeval(tv_sec: Int(timeout.components.seconds), tv_usec: Int(timeout.components.attoseconds / 1_000_000_000_000))
+            _ = setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+        }
         guard address.connect(fd) == 0 else {
+            let timedOut = errno == EAGAIN || errno == EINPROGRESS
             let reason = String(cString: strerror(errno))
             Glibc.close(fd)
+            if timedOut, let timeout { throw .timedOut(path: path, after: timeout) }
             throw .cannotConnect(path: path, reason: reason)
         }
         var uid = uid_t.max
@@ -101,6 +116,8 @@ public final class AdminClient: Sendable {
         let client = AdminClient(path: path, fd: fd)
         client.startReading()
         let clientName = name
+        let watchdog = timeout.map { client.deadline(after: $0) }
+        defer { watchdog?.cancel() }
         do {
             let reply = try await client.request(.hello(protocolVersion: adminProtocolVersion, client: clientName))
             guard case .hello(let hello) = reply else { throw AdminClientError.refused("unexpected reply to hello: \(reply)") }
@@ -143,7 +160,47 @@ public final class AdminClient: Sendable {
 
     /// Closes the connection; pending requests fail.
     public func close() {
-        shutdown(fd, Int32(SHUT_RDWR))
+        shutdownSocket()
+    }
+
+    private func shutdownSocket() {
+        state.withLock { state in
+            if !state.socketClosed { shutdown(fd, Int32(SHUT_RDWR)) }
+        }
+    }
+
+    /// Ends the connection with ``AdminClientError/timedOut(path:after:)`` unless the returned
+    /// task is cancelled first: what waits fails with it (a one-shot request, or a stream that
+    /// has not started flowing).
+    public func deadline(after timeout: Duration) -> Task<Void, Never> {
+        Task { [weak self] in
+            try? await Task.sleep(for: timeout)
+            guard !Task.isCancelled, let self else { return }
+            self.end(with: .timedOut(path: self.path, after: timeout))
+        }
+    }
+
+    /// Fails everything waiting with `error` (the first reason a connection ended stays) and
+    /// shuts the socket down.
+    private func end(with error: AdminClientError) {
+        let waiters = state.withLock { state -> [Waiter] in
+            if state.closed == nil { state.closed = error }
+            defer { state.waiters = [:] }
+            return Array(state.waiters.values)
+        }
+        let failure = state.withLock { $0.closed } ?? error
+        for waiter in waiters {
+            switch waiter {
+            case .once(let continuation): continuation.resume(throwing: failure)
+            case .stream(let continuation, _):
+                if case .timedOut = failure {
+                    continuation.finish(throwing: failure)
+                } else {
+                    continuation.finish(throwing: AdminClientError.disconnected(failure.description))
+                }
+            }
+        }
+        shutdownSocket()
     }
 
     private func register(_ waiter: Waiter) -> Int? {
@@ -218,18 +275,11 @@ public final class AdminClient: Sendable {
             if let malformed { .disconnected(malformed) } else if let lastError { .refused(lastError) } else {
                 .disconnected("the parent closed the admin connection")
             }
-        let waiters = state.withLock { state -> [Waiter] in
-            state.closed = failure
-            defer { state.waiters = [:] }
-            return Array(state.waiters.values)
+        end(with: failure)
+        state.withLock { state in
+            state.socketClosed = true
+            Glibc.close(fd)
         }
-        for waiter in waiters {
-            switch waiter {
-            case .once(let continuation): continuation.resume(throwing: failure)
-            case .stream(let continuation, _): continuation.finish(throwing: AdminClientError.disconnected(failure.description))
-            }
-        }
-        Glibc.close(fd)
     }
 
     /// A JSON reply this client cannot read (an unknown `type` from a newer parent, a field

@@ -26,6 +26,17 @@ public enum Units {
         return "\(total / 86400)d\(total % 86400 / 3600)h"
     }
 
+    /// Seconds in a duration as the tools take it on the command line: `1s`, `500ms`, `2`
+    /// (seconds); nil when it is not one.
+    public static func seconds(in text: String) -> Double? {
+        let value: Double? =
+            if text.hasSuffix("ms") { Double(text.dropLast(2)).map { $0 / 1000 } } else if text.hasSuffix("s") { Double(text.dropLast()) } else {
+                Double(text)
+            }
+        guard let value, value.isFinite, value >= 0 else { return nil }
+        return value
+    }
+
     /// One decimal place, without Foundation.
     public static func oneDecimal(_ value: Double) -> String {
         let tenths = Int((value * 10).rounded())

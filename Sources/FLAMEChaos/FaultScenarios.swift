@@ -20,7 +20,7 @@ public struct ChaosSuite: Sendable {
         self.cancelJob = cancelJob
     }
 
-    public static let scenarioNames = ["kill-runners", "stop-runner", "hostile-jobs", "drain-and-shrink", "boot-failures", "soak"]
+    public static let scenarioNames = ["kill-runners", "stop-runner", "hostile-jobs", "drain-and-shrink", "boot-failures", "admin-abuse", "soak"]
 
     public func run(_ name: String) async throws -> ScenarioReport {
         switch name {
@@ -29,6 +29,7 @@ public struct ChaosSuite: Sendable {
         case "hostile-jobs": try await hostileJobs()
         case "drain-and-shrink": try await drainAndShrink()
         case "boot-failures": try await bootFailures()
+        case "admin-abuse": try await adminAbuse()
         case "soak": try await soak()
         default: throw FLAMEError(.invalidConfiguration, "no scenario named \(name)")
         }

@@ -50,11 +50,7 @@ struct FlameTop: AsyncParsableCommand {
         return parents[choice - 1].path
     }
 
-    static func seconds(_ text: String) -> Double? {
-        if text.hasSuffix("ms") { return Double(text.dropLast(2)).map { $0 / 1000 } }
-        if text.hasSuffix("s") { return Double(text.dropLast()) }
-        return Double(text)
-    }
+    static func seconds(_ text: String) -> Double? { Units.seconds(in: text) }
 
     func run() async throws {
         // The theme is loaded and validated first, in every mode, so a bad one fails fast.

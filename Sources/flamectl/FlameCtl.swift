@@ -45,8 +45,29 @@ struct Connection: ParsableArguments {
     @Option(help: "The admin socket (default: the only running parent, or FLAME_ADMIN_SOCKET).")
     var socket: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "How long the parent may take to answer, e.g. 5s, 500ms (exit 3 past it). With -f and events: until the first reply; none while lines flow.",
+            valueName: "duration"))
+    var timeout = "5s"
+
+    var timeoutDuration: Duration { .milliseconds(Int64((Units.seconds(in: timeout) ?? 5) * 1000)) }
+
+    func validate() throws {
+        guard let seconds = Units.seconds(in: timeout), seconds > 0, seconds <= 3600 else {
+            throw ValidationError("--timeout must be a duration between 1ms and 1h, e.g. 5s or 500ms; got \(timeout)")
+        }
+    }
+
     func connect() async throws -> AdminClient {
-        try await AdminClient.connect(path: try AdminClient.resolveSocket(socket), client: "flamectl")
+        try await AdminClient.connect(path: try AdminClient.resolveSocket(socket), client: "flamectl", timeout: timeoutDuration)
+    }
+
+    /// `request`, answered within the timeout.
+    func request(_ request: AdminRequest, on client: AdminClient) async throws -> AdminReply {
+        let deadline = client.deadline(after: timeoutDuration)
+        defer { deadline.cancel() }
+        return try await client.request(request)
     }
 }
 
@@ -88,7 +109,7 @@ struct Status: AsyncParsableCommand {
     func run() async throws {
         let client = try await connection.connect()
         defer { client.close() }
-        guard case .snapshot(let snapshot) = try await client.request(.snapshot) else {
+        guard case .snapshot(let snapshot) = try await connection.request(.snapshot, on: client) else {
             throw AdminClientError.refused("the parent did not answer with a snapshot")
         }
         print(json ? try AdminCodec.json(snapshot) : StatusView.render(snapshot))
@@ -110,7 +131,7 @@ struct Scale: AsyncParsableCommand {
     func run() async throws {
         let client = try await connection.connect()
         defer { client.close() }
-        try await printOK(client.request(.scale(pool: pool, min: min, max: max)))
+        try await printOK(connection.request(.scale(pool: pool, min: min, max: max), on: client))
     }
 }
 
@@ -123,9 +144,9 @@ struct Drain: AsyncParsableCommand {
     func run() async throws {
         let client = try await connection.connect()
         defer { client.close() }
-        guard case .snapshot(let snapshot) = try await client.request(.snapshot) else { return }
+        guard case .snapshot(let snapshot) = try await connection.request(.snapshot, on: client) else { return }
         let isPool = snapshot.pools.contains { $0.name == target }
-        try await printOK(client.request(isPool ? .drainPool(target) : .drainRunner(target)))
+        try await printOK(connection.request(isPool ? .drainPool(target) : .drainRunner(target), on: client))
     }
 }
 
@@ -138,7 +159,7 @@ struct Kill: AsyncParsableCommand {
     func run() async throws {
         let client = try await connection.connect()
         defer { client.close() }
-        try await printOK(client.request(.kill(runner: runner)))
+        try await printOK(connection.request(.kill(runner: runner), on: client))
     }
 }
 
@@ -161,7 +182,12 @@ struct Logs: AsyncParsableCommand {
         let client = try await connection.connect()
         defer { client.close() }
         let source: LogSource = parent ? .parent : .runner(runner!)
+        // Until the backlog's first line (or its end) arrives; not while lines flow.
+        var deadline: Task<Void, Never>? = client.deadline(after: connection.timeoutDuration)
+        defer { deadline?.cancel() }
         for try await reply in client.stream(.logs(source: source, lines: lines, follow: follow)) {
+            deadline?.cancel()
+            deadline = nil
             switch reply {
             case .log(let line):
                 print(json ? try AdminCodec.json(line) : line.line)
@@ -187,7 +213,12 @@ struct Events: AsyncParsableCommand {
     func run() async throws {
         let client = try await connection.connect()
         defer { client.close() }
+        // Until the subscription is confirmed; events may then be minutes apart.
+        var deadline: Task<Void, Never>? = client.deadline(after: connection.timeoutDuration)
+        defer { deadline?.cancel() }
         for try await reply in client.stream(.subscribe(snapshots: false, intervalMilliseconds: 1000, events: true)) {
+            deadline?.cancel()
+            deadline = nil
             switch reply {
             case .event(let event):
                 if json {
