@@ -63,6 +63,8 @@ public struct Model: Sendable, Equatable {
     public var app = "?"
     public var socketPath: String
     public var snapshot: Snapshot?
+    /// When the last snapshot arrived (model clock), paused or not.
+    public var lastSnapshotAt: Double?
     public var connection = Connection.connecting
     public var readOnly = false
     public var interval: Double = 1.0
@@ -87,6 +89,16 @@ public struct Model: Sendable, Equatable {
     public var themeName = "default"
     /// The model clock (seconds), advanced by ticks and snapshots.
     public var now: Double = 0
+
+    /// Connected, but no snapshot for several intervals: the parent may be stopped or hung,
+    /// and what is shown is that old.
+    public var isStale: Bool {
+        guard connection == .connected, let lastSnapshotAt else { return false }
+        return now - lastSnapshotAt > Swift.max(3 * interval, 2)
+    }
+
+    /// Seconds since the last snapshot.
+    public var dataAge: Double { lastSnapshotAt.map { Swift.max(0, now - $0) } ?? 0 }
     /// Samples kept per sparkline.
     public static let historyLength = 60
 

@@ -74,6 +74,7 @@ public func update(_ model: inout Model, _ action: Action) -> [Effect] {
         return []
     case .snapshot(let snapshot, let time):
         model.now = time
+        model.lastSnapshotAt = time
         guard !model.paused else { return [] }
         record(snapshot, at: time, in: &model)
         let (pool, runner) = (model.currentPool?.name, model.currentRunner?.id)

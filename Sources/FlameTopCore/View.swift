@@ -64,6 +64,7 @@ struct Renderer {
         let state: (String, Role) =
             switch model.connection {
             case .connecting: ("connecting", .dim)
+            case .connected where model.isStale: ("stale \(Units.duration(model.dataAge))", .statusError)
             case .connected: (model.paused ? "paused" : "live", model.paused ? .queue : .statusOK)
             case .disconnected: ("disconnected", .statusError)
             }
@@ -91,6 +92,10 @@ struct Renderer {
             screen.put(model.filter + (unicode ? "▏" : "_"), x: x, y: y, role: .text)
         } else if let status = model.status {
             screen.put(status.text, x: 0, y: y, role: status.isError ? .statusError : .statusOK)
+        } else if model.isStale {
+            screen.put(
+                "no data from the parent for \(Units.duration(model.dataAge)) (stopped or hung?): showing the last snapshot", x: 0, y: y,
+                role: .statusError)
         } else if !model.filter.isEmpty {
             screen.put("filter: \(model.filter)  (Esc clears)", x: 0, y: y, role: .dim)
         }

@@ -204,7 +204,8 @@ struct Dashboard {
                 }
                 // A tick only moves the clock; it changes the screen only when a status expires.
                 if case .tick = action {
-                    if model.status != before.status { dirty = true }
+                    // A stale screen shows the data's age, which a tick moves.
+                    if model.status != before.status || model.isStale || model.isStale != before.isStale { dirty = true }
                 } else if model != before {
                     dirty = true
                 }

@@ -81,6 +81,11 @@ let goldenStates: [(String, @Sendable () -> Model)] = [
         _ = update(&model, .disconnected(reason: "connection reset by peer", retryInSeconds: 2, at: 21))
         return model
     }),
+    ("stale", {
+        var model = fixtureModel()
+        _ = update(&model, .tick(at: 31))
+        return model
+    }),
     ("empty", {
         var model = Model(socketPath: "/tmp/flame-0/idle-1.sock")
         _ = update(&model, .snapshot(Snapshot(app: "idle", pid: 1, uptimeSeconds: 5, pools: []), at: 0))

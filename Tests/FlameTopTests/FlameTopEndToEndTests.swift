@@ -10,6 +10,21 @@ import Testing
         try await withDemoInTmux(scenario)
     }
 
+    /// After `kill -STOP` of the parent, flame-top kept showing `● live` with frozen numbers.
+    @Test func aStoppedParentIsShownStaleWithTheAgeOfItsData() async throws {
+        try await withDemoInTmux { demo, tmux in
+            try await tmux.start("\(flameTop) --socket \(demo.socket) --interval 500ms")
+            try await tmux.waitFor("live")
+            kill(demo.pid, SIGSTOP)
+            defer { kill(demo.pid, SIGCONT) }
+            try await tmux.waitFor("stale")
+            try await tmux.waitFor("no data from the parent for")
+            kill(demo.pid, SIGCONT)
+            try await tmux.waitFor("live")
+            try await tmux.keys("q")
+        }
+    }
+
     /// Runs `body` with a live flame-demo and a tmux server of its own; records its error
     /// as the test's, and always stops both.
     private func withDemoInTmux(_ body: (DemoParent, Tmux) async throws -> Void) async throws {

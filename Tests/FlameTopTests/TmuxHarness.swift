@@ -171,6 +171,9 @@ final class DemoParent: @unchecked Sendable {
         await eventually { access(path, F_OK) == 0 }
     }
 
+    /// The demo's process id (0 when it is not running).
+    var pid: Int32 { process?.processIdentifier ?? 0 }
+
     func kill9() async throws {
         guard let process else { return }
         Foundation.kill(process.processIdentifier, SIGKILL)
