@@ -230,6 +230,9 @@ public final class AdminServer: Service, Sendable {
     /// Clients connected now.
     public var clientCount: Int { state.withLock { $0.connections.count } }
 
+    /// Per connected client, the subscriptions and log follows it runs.
+    package var streamCounts: [Int] { state.withLock { $0.slots.slots.values.map(\.streams) } }
+
     /// Per connected client, the most bytes its queued replies ever took (for tests of the
     /// `clientBufferBytes` bound).
     package var bufferedBytesHighWater: [Int] { state.withLock { $0.connections.values.map(\.bufferedBytesHighWater) } }

@@ -18,7 +18,8 @@ final class AdminSession: Sendable {
         var greeted = false
         var snapshots: Task<Void, Never>?
         var events: Task<Void, Never>?
-        var follows: [Task<Void, Never>] = []
+        var follows: [Int: Task<Void, Never>] = [:]
+        var nextFollow = 0
 
         var streamCount: Int { (snapshots == nil ? 0 : 1) + (events == nil ? 0 : 1) + follows.count }
     }
@@ -91,9 +92,9 @@ final class AdminSession: Sendable {
             defer {
                 state.snapshots = nil
                 state.events = nil
-                state.follows = []
+                state.follows = [:]
             }
-            return [state.snapshots, state.events].compactMap { $0 } + state.follows
+            return [state.snapshots, state.events].compactMap { $0 } + Array(state.follows.values)
         }
         for stream in streams { stream.cancel() }
         server.streamsChanged(connection.id, count: 0)
@@ -153,16 +154,30 @@ final class AdminSession: Sendable {
         server.streamsChanged(connection.id, count: count)
     }
 
-    /// Starts a log follow unless the connection runs as many as it may.
+    /// Starts a log follow unless the connection runs as many as it may; it leaves the
+    /// count when it ends.
     private func addFollow(_ body: @escaping @Sendable () async -> Void) throws(FLAMEError) {
         let count = try state.withLock { state throws(FLAMEError) in
             guard state.follows.count < Self.maximumFollows else {
                 throw FLAMEError(.invalidConfiguration, "at most \(Self.maximumFollows) log follows per connection")
             }
-            state.follows.append(Task { await body() })
+            let key = state.nextFollow
+            state.nextFollow += 1
+            state.follows[key] = Task {
+                await body()
+                self.followEnded(key)
+            }
             return state.streamCount
         }
         server.streamsChanged(connection.id, count: count)
+    }
+
+    private func followEnded(_ key: Int) {
+        let count = state.withLock { state -> Int? in
+            guard state.follows.removeValue(forKey: key) != nil else { return nil }
+            return state.streamCount
+        }
+        if let count { server.streamsChanged(connection.id, count: count) }
     }
 
     private func streamSnapshots(every interval: Duration, id: Int?) async {
@@ -210,26 +225,60 @@ final class AdminSession: Sendable {
             let ring = ParentLog.records
             let (backlog, next, dropped) = ring.lines(last: lines)
             for record in backlog { connection.send(.log(logLine(record)), id: id) }
-            connection.send(.logsEnd(dropped: dropped), id: id)
-            if follow { try addFollow { await self.follow(ring, from: next, id: id) { self.logLine($0) } } }
+            connection.send(.logsEnd(dropped: Self.droppedBefore(backlog.count, asked: lines, dropped: dropped)), id: id)
+            if follow { try addFollow { await self.follow(ring, from: next, id: id, exit: { nil }) { self.logLine($0) } } }
         case .runner(let runner):
-            let buffer = try await pool(ofRunner: runner).outputBuffer(ofRunner: runner)
-            guard let buffer else { throw FLAMEError(.unknownRunner, "no runner \(runner)") }
-            let (backlog, next, dropped) = buffer.lines(last: lines)
+            let (pool, source) = try await output(ofRunner: runner)
+            let (backlog, next, dropped) = source.buffer.lines(last: lines)
             for line in backlog { connection.send(.log(logLine(line, runner: runner)), id: id) }
-            connection.send(.logsEnd(dropped: dropped), id: id)
-            if follow { try addFollow { await self.follow(buffer, from: next, id: id) { self.logLine($0, runner: runner) } } }
+            if let exit = source.exit, !follow {
+                connection.send(.runnerExited(runner: runner, reason: exit.message), id: id)
+            }
+            connection.send(.logsEnd(dropped: Self.droppedBefore(backlog.count, asked: lines, dropped: dropped)), id: id)
+            guard follow else { return }
+            if let exit = source.exit {
+                connection.send(.runnerExited(runner: runner, reason: exit.message), id: id)
+                return
+            }
+            let buffer = source.buffer
+            try addFollow {
+                await self.follow(buffer, from: next, id: id, exit: { await pool.outputSource(ofRunner: runner)?.exit }) {
+                    self.logLine($0, runner: runner)
+                }
+                if let exit = await pool.outputSource(ofRunner: runner)?.exit, !Task.isCancelled {
+                    self.connection.send(.runnerExited(runner: runner, reason: exit.message), id: id)
+                }
+            }
         }
     }
 
+    /// Lines lost before the backlog, as `logs-end` reports them: only when the backlog is
+    /// shorter than asked for (with `-n 1`, the lines before the one asked for were not lost).
+    static func droppedBefore(_ backlog: Int, asked: Int, dropped: Int) -> Int {
+        backlog < asked ? dropped : 0
+    }
+
+    /// Runner `id`'s output, live or kept after its exit, and its pool.
+    private func output(ofRunner id: String) async throws(FLAMEError) -> (Pool, (buffer: LineRing<OutputLine>, exit: FLAMEError?)) {
+        for pool in PoolRegistry.shared.pools {
+            if let source = await pool.outputSource(ofRunner: id) { return (pool, source) }
+        }
+        throw FLAMEError(.unknownRunner, "no runner \(id) (nor one of the last exited runners whose output is kept)")
+    }
+
+    /// Sends what `ring` gets after `start` until cancelled, or until `exit` says the source
+    /// has ended (then what is left is sent first).
     private func follow<Line: Sendable>(
-        _ ring: LineRing<Line>, from start: UInt64, id: Int?, _ render: @escaping @Sendable (Line) -> LogLine
+        _ ring: LineRing<Line>, from start: UInt64, id: Int?, exit: @Sendable () async -> FLAMEError?,
+        _ render: @escaping @Sendable (Line) -> LogLine
     ) async {
         var next = start
         while !Task.isCancelled {
+            let ended = await exit() != nil
             let (lines, newNext, _) = ring.lines(after: next)
             for line in lines { connection.send(.log(render(line)), id: id) }
             next = newNext
+            if ended { return }
             try? await Task.sleep(for: .milliseconds(100))
         }
     }

@@ -315,6 +315,11 @@ public final class AdminClient: Sendable {
             case .logsEnd where endsAtLogsEnd:
                 continuation.yield(envelope.body)
                 continuation.finish()
+            case .runnerExited where !endsAtLogsEnd:
+                // The runner's output is complete: a follow of it ends here (a backlog-only
+                // request ends at its `logs-end`, which follows).
+                continuation.yield(envelope.body)
+                continuation.finish()
             default:
                 continuation.yield(envelope.body)
             }

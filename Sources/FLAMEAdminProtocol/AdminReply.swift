@@ -21,6 +21,9 @@ public enum AdminReply: Sendable, Equatable {
     case metrics(text: String)
     /// This client read too slowly and `count` lines meant for it were dropped.
     case dropped(count: Int)
+    /// The runner of a `logs` request has exited, and why: its output is complete, and a
+    /// follow ends here. `{"type":"runner-exited","runner":"…","reason":"…"}`.
+    case runnerExited(runner: String, reason: String)
 }
 
 public struct ServerHello: Codable, Sendable, Equatable {
@@ -78,12 +81,12 @@ public struct LogLine: Codable, Sendable, Equatable {
 
 extension AdminReply: Codable {
     private enum CodingKeys: String, CodingKey {
-        case type, message, dropped, text, count
+        case type, message, dropped, text, count, runner, reason
     }
 
     /// Every `type` a reply of this protocol version can have.
     public static let types: Set<String> = [
-        "hello", "snapshot", "event", "log", "logs-end", "ok", "error", "subscribed", "metrics", "dropped",
+        "hello", "snapshot", "event", "log", "logs-end", "ok", "error", "subscribed", "metrics", "dropped", "runner-exited",
     ]
 
     private var typeName: String {
@@ -98,6 +101,7 @@ extension AdminReply: Codable {
         case .subscribed: "subscribed"
         case .metrics: "metrics"
         case .dropped: "dropped"
+        case .runnerExited: "runner-exited"
         }
     }
 
@@ -115,6 +119,8 @@ extension AdminReply: Codable {
         case "subscribed": self = .subscribed
         case "metrics": self = .metrics(text: try c.decode(String.self, forKey: .text))
         case "dropped": self = .dropped(count: try c.decode(Int.self, forKey: .count))
+        case "runner-exited":
+            self = .runnerExited(runner: try c.decode(String.self, forKey: .runner), reason: try c.decode(String.self, forKey: .reason))
         default:
             throw DecodingError.dataCorrupted(.init(codingPath: [CodingKeys.type], debugDescription: "unknown reply type \"\(type)\""))
         }
@@ -136,6 +142,9 @@ extension AdminReply: Codable {
         case .dropped(let count):
             try c.encode(count, forKey: .count)
             try c.encode("client too slow: \(count) lines dropped", forKey: .message)
+        case .runnerExited(let runner, let reason):
+            try c.encode(runner, forKey: .runner)
+            try c.encode(reason, forKey: .reason)
         }
     }
 }

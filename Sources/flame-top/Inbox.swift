@@ -115,6 +115,8 @@ final class Link: Sendable {
                     switch reply {
                     case .log(let line): self.inbox.post(.logLines([line], dropped: 0))
                     case .logsEnd(let dropped): self.inbox.post(.logLines([], dropped: dropped))
+                    case .runnerExited(let runner, let reason):
+                        self.inbox.post(.logLines([LogLine(source: runner, stream: nil, level: "error", line: "[\(runner) exited: \(reason)]")], dropped: 0))
                     default: break
                     }
                 }

@@ -92,6 +92,17 @@ struct List: AsyncParsableCommand {
     }
 }
 
+/// `flamectl logs --json`'s last line for a runner that exited.
+struct RunnerExit: Encodable {
+    var runner: String
+    var exited: String
+
+    init(runner: String, reason: String) {
+        self.runner = runner
+        self.exited = reason
+    }
+}
+
 /// One row of `flamectl list --json`.
 struct ListedParent: Encodable {
     var app: String
@@ -197,6 +208,13 @@ struct Logs: AsyncParsableCommand {
                 if !follow { return }
             case .dropped(let count):
                 printError("[\(count) lines dropped: reading too slowly]\n")
+            case .runnerExited(let runner, let reason):
+                if json {
+                    print(try AdminCodec.json(RunnerExit(runner: runner, reason: reason)))
+                } else {
+                    printError("[\(runner) exited: \(reason)]\n")
+                }
+                if follow { return }
             default:
                 continue
             }

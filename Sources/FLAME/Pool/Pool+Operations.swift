@@ -77,15 +77,17 @@ extension Pool {
     }
 
     /// The last lines runner `id` wrote to stdout/stderr, and how many older ones were
-    /// dropped. Nil for an unknown runner.
+    /// dropped; also for one of the last runners that exited. Nil for an unknown runner.
     public func output(ofRunner id: String) -> (lines: [OutputLine], dropped: Int)? {
-        monitors[id]?.output.contents()
+        outputSource(ofRunner: id)?.buffer.contents()
     }
 
-    /// The output buffer of runner `id`, for followers (the admin socket's `logs -f`).
-    /// It stays readable after the runner exits, for whoever holds it.
-    public func outputBuffer(ofRunner id: String) -> LineRing<OutputLine>? {
-        monitors[id]?.output
+    /// The output buffer of runner `id`, for followers (the admin socket's `logs -f`), and
+    /// why it exited when it has (``PoolConfiguration/exitedRunnersKept`` exited runners
+    /// stay readable). Nil for an unknown runner.
+    public func outputSource(ofRunner id: String) -> (buffer: LineRing<OutputLine>, exit: FLAMEError?)? {
+        if let monitor = monitors[id] { return (monitor.output, nil) }
+        return retired.find(id).map { ($0.output, $0.exit) }
     }
 
     /// Changes `min` and/or `max` of the running pool. Raising `min` boots runners; lowering

@@ -54,7 +54,7 @@ extension Pool {
         logger.warning("runner boot failed", metadata: ["runner": "\(id)", "error": "\(failure)"])
         telemetry.bootFailed()
         publish(.bootFailed, runner: id, failure.message)
-        monitors[id] = nil
+        if let monitor = monitors.removeValue(forKey: id) { retired.add(id, output: monitor.output, exit: failure) }
         startupEnded(id, error: failure)
         perform(machine.runnerBootFailed(id, error: failure, now: .now))
     }
@@ -91,7 +91,7 @@ extension Pool {
                 return
             }
             publish(.runnerExited, runner: id, reason.message)
-            monitors[id] = nil
+            if let monitor = monitors.removeValue(forKey: id) { retired.add(id, output: monitor.output, exit: reason) }
             childrenLost(runner: id, reason: reason)
             perform(machine.runnerExited(id, reason: reason, now: .now))
             // After the actions: failing its calls notes their last error on the runner.

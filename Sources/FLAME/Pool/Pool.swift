@@ -32,6 +32,8 @@ public actor Pool {
     var exitsDuringBoot: [String: FLAMEError] = [:]
     /// The last error a call saw on each runner, for operators.
     var lastErrors: [String: String] = [:]
+    /// The output of the last runners that exited.
+    var retired: RetiredRunners
     var children: [UInt64: ChildRecord] = [:]
     private var timer: (task: Task<Void, Never>, at: ContinuousClock.Instant)?
     private var drainWaiters: [CheckedContinuation<Void, Never>] = []
@@ -63,6 +65,7 @@ public actor Pool {
         logger[metadataKey: "pool"] = "\(configuration.name)"
         self.logger = logger
         self.machine = Machine(limits: .init(configuration))
+        self.retired = RetiredRunners(capacity: configuration.exitedRunnersKept)
         self.telemetry = PoolTelemetry(pool: configuration.name)
         PoolRegistry.shared.register(self)
         try await start()

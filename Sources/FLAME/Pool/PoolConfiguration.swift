@@ -41,6 +41,9 @@ public struct PoolConfiguration: Sendable {
     public var heartbeatInterval: Duration
     /// Lines of stdout/stderr kept per runner. Defaults to 1000.
     public var outputLinesPerRunner: Int
+    /// Exited runners whose output stays readable (`flamectl logs`), the newest first.
+    /// Defaults to 16.
+    public var exitedRunnersKept = 16
     /// The most runners `min` and `max` may ask for, at start and in ``Pool/scale(min:max:)``:
     /// a typo in `flamectl scale --max` must not ask a cluster for a trillion runners.
     /// Defaults to ``defaultRunnerLimit``.
@@ -103,6 +106,7 @@ public struct PoolConfiguration: Sendable {
         if let problem = Self.boundsProblem(min: min, max: max, runnerLimit: runnerLimit) { throw invalid(problem) }
         if maxConcurrency < 1 { throw invalid("maxConcurrency must be at least 1, got \(maxConcurrency)") }
         if outputLinesPerRunner < 0 { throw invalid("outputLinesPerRunner must be 0 or more") }
+        if exitedRunnersKept < 0 { throw invalid("exitedRunnersKept must be 0 or more") }
         let durations: [(String, Duration?)] = [
             ("timeout", timeout), ("bootTimeout", bootTimeout), ("shutdownTimeout", shutdownTimeout),
             ("idleShutdownAfter", idleShutdownAfter), ("minIdleShutdownAfter", minIdleShutdownAfter),
