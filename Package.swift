@@ -87,7 +87,13 @@ let package = Package(
         ),
 
         // The one admin client, shared by flamectl and flame-top.
-        .target(name: "FLAMEAdminClient", dependencies: ["FLAMEAdminProtocol", "CFLAMEShims"], swiftSettings: strictSettings),
+        .target(
+            name: "FLAMEAdminClient",
+            dependencies: [
+                "FLAMEAdminProtocol", "CFLAMEShims", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings),
 
         // flamectl: the admin socket from the shell.
         .executableTarget(

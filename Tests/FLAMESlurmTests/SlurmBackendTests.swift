@@ -19,9 +19,14 @@ struct SlurmBackendTests {
         // Each runner reserves a whole node (4 CPUs), so two runners must use both.
         let prefix = uniquePrefix()
         let pool = try await slurmPool(PoolConfiguration(name: "spread", max: 2, maxConcurrency: 1), SlurmOptions(cpusPerRunner: 4, jobNamePrefix: prefix))
-        async let first = pool.call(Sleep(milliseconds: 1500))
-        async let second = pool.call(Sleep(milliseconds: 1500))
-        await eventually(within: .seconds(20)) { await pool.status().runners.filter { $0.state == .busy }.count == 2 }
+        // The calls wait for a file that appears once both runners are busy: with timed sleeps
+        // the first call could end before the second runner booted, on a loaded machine, and
+        // the second call then ran on the first runner.
+        let release = FileManager.default.temporaryDirectory.appendingPathComponent("flame-slurm-spread-\(UUID().uuidString)").path
+        defer { unlink(release) }
+        async let first = pool.call(WaitUntilFileExists(path: release))
+        async let second = pool.call(WaitUntilFileExists(path: release))
+        await eventually(within: .seconds(30)) { await pool.status().runners.filter { $0.state == .busy }.count == 2 }
         let runners = await pool.status().runners
         #expect(Set(runners.map(\.host)) == ["n1", "n2"], "\(runners)")
         // The snapshot's job ids are the cluster's, on the nodes squeue says.
@@ -30,7 +35,8 @@ struct SlurmBackendTests {
             let job = try #require(runner.clusterJob)
             #expect(jobs.contains { $0.hasPrefix("\(job)|RUNNING|\(prefix)\(runner.id)|\(runner.host)") }, "\(runner.id) job \(job): \(jobs)")
         }
-        #expect(try await (first, second) == (1500, 1500))
+        _ = FileManager.default.createFile(atPath: release, contents: nil)
+        _ = try await (first, second)
 
         #expect(try await pool.call(Echo(41)) == 41)
         let marker = FileManager.default.temporaryDirectory.appendingPathComponent("flame-slurm-cast-\(UUID().uuidString)").path
