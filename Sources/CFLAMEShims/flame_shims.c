@@ -92,14 +92,6 @@ int flame_eventfd(void) {
 _Static_assert(sizeof(flame_ucred) == sizeof(struct ucred), "flame_ucred must be struct ucred's layout");
 _Static_assert(offsetof(flame_ucred, uid) == offsetof(struct ucred, uid), "flame_ucred must be struct ucred's layout");
 
-int flame_peer_credentials(int fd, uid_t *uid, pid_t *pid) {
-    struct ucred credentials;
-    socklen_t length = sizeof credentials;
-    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length) != 0) return -1;
-    *uid = credentials.uid;
-    *pid = credentials.pid;
-    return 0;
-}
 
 void flame_line_buffer_stdout(void) {
     setvbuf(stdout, NULL, _IOLBF, 0);

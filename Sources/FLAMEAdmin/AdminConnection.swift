@@ -19,12 +19,15 @@ final class AdminConnection: Sendable {
         var closed = false
     }
     let id: UInt64
+    /// The peer's process, for the slots' policy.
+    let peerPID: Int32
     private let channel: any Channel
     private let limit: Int
     private let output = Mutex(Output())
 
-    init(id: UInt64, channel: any Channel, limit: Int) {
+    init(id: UInt64, peerPID: Int32 = 0, channel: any Channel, limit: Int) {
         self.id = id
+        self.peerPID = peerPID
         self.channel = channel
         self.limit = limit
     }
@@ -57,7 +60,8 @@ final class AdminConnection: Sendable {
         output.withLock { $0.dropped += 1 }
     }
 
-    /// Whether a line sent now would be dropped: a subscription skips building one then.
+    /// More than half its buffer is waiting: a subscription builds no line for it then, and
+    /// when slots run out it may be displaced.
     var isBackedUp: Bool { output.withLock { $0.closed || ($0.pending > 0 && $0.pending >= limit / 2) } }
 
     private func written(_ count: Int) {
@@ -81,6 +85,8 @@ final class AdminConnection: Sendable {
         let channel = self.channel
         if let line {
             channel.writeAndFlush(channel.allocator.buffer(bytes: line)).whenComplete { _ in channel.close(promise: nil) }
+            // A peer that does not read never lets that write finish: closed anyway.
+            channel.eventLoop.scheduleTask(in: .seconds(1)) { channel.close(promise: nil) }
         } else {
             channel.close(promise: nil)
         }

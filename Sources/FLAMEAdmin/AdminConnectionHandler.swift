@@ -18,8 +18,6 @@ final class AdminConnectionHandler: ChannelInboundHandler {
     private var reader = LineReader(maximumLength: AdminCodec.maximumLineLength)
     private var budget: RequestBudget<ContinuousClock.Instant>
     private var session: AdminSession?
-    /// When the client was last told its requests are over budget (at most once a second).
-    private var toldOverBudgetAt: ContinuousClock.Instant?
 
     init(server: AdminServer, id: UInt64) {
         self.server = server
@@ -30,16 +28,18 @@ final class AdminConnectionHandler: ChannelInboundHandler {
 
     func channelActive(context: ChannelHandlerContext) {
         let channel = context.channel
-        let connection = AdminConnection(id: id, channel: channel, limit: server.configuration.clientBufferBytes)
+        let limit = server.configuration.clientBufferBytes
         guard let provider = channel as? any SocketOptionProvider else {
-            connection.close(saying: "the admin server cannot tell who you are")
+            AdminConnection(id: id, channel: channel, limit: limit).close(saying: "the admin server cannot tell who you are")
             return
         }
         // On the channel's loop this completes at once, before any read is handled.
         let credentials: EventLoopFuture<flame_ucred> = provider.unsafeGetSocketOption(
             level: SocketOptionLevel(SOL_SOCKET), name: SocketOptionName(SO_PEERCRED))
         let server = self.server
+        let id = self.id
         credentials.assumeIsolated().whenComplete { result in
+            let connection = AdminConnection(id: id, peerPID: (try? result.get())?.pid ?? 0, channel: channel, limit: limit)
             guard case .success(let peer) = result, peer.uid == geteuid() else {
                 let uid = (try? result.get()).map { String($0.uid) } ?? "?"
                 let pid = (try? result.get()).map { String($0.pid) } ?? "?"
@@ -63,11 +63,11 @@ final class AdminConnectionHandler: ChannelInboundHandler {
         for item in reader.feed(bytes) {
             let now = ContinuousClock.now
             guard budget.take(now: now) else {
-                if toldOverBudgetAt.map({ $0.advanced(by: .seconds(1)) <= now }) ?? true {
-                    toldOverBudgetAt = now
-                    session.connection.send(
-                        .error(message: "too many requests: at most \(Int(server.configuration.requestsPerSecond)) a second; ignored"))
-                }
+                // Each ignored request is answered (with its id), so a client waiting for it
+                // learns why at once; the connection's buffer bounds what that costs.
+                let id = if case .line(let bytes) = item { AdminCodec.header(ofLine: bytes).id } else { Int?.none }
+                session.connection.send(
+                    .error(message: "too many requests: at most \(Int(server.configuration.requestsPerSecond)) a second; ignored"), id: id)
                 continue
             }
             server.noteActivity(of: id)

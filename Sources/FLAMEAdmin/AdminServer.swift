@@ -176,7 +176,9 @@ public final class AdminServer: Service, Sendable {
         let now = ContinuousClock.now
         let outcome = state.withLock { state -> (refusal: String?, evicted: (AdminConnection, String)?) in
             guard !state.stopped else { return ("the admin server is stopping", nil) }
-            switch state.slots.admit(connection.id, now: now) {
+            // Who is backed up now: a stalled streaming connection may make room.
+            for (id, other) in state.connections { state.slots.backedUp(id, other.isBackedUp, now: now) }
+            switch state.slots.admit(connection.id, pid: connection.peerPID, now: now) {
             case .refused(let reason):
                 return (reason, nil)
             case .admitted(let evicting, let reason):
@@ -229,6 +231,10 @@ public final class AdminServer: Service, Sendable {
 
     /// Clients connected now.
     public var clientCount: Int { state.withLock { $0.connections.count } }
+
+    /// Snapshot subscription tasks running now, of every client.
+    package var runningSnapshotStreams: Int { snapshotStreams.load(ordering: .relaxed) }
+    let snapshotStreams = Atomic<Int>(0)
 
     /// Per connected client, the subscriptions and log follows it runs.
     package var streamCounts: [Int] { state.withLock { $0.slots.slots.values.map(\.streams) } }

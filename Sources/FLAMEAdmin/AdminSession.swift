@@ -14,8 +14,14 @@ final class AdminSession: Sendable {
     /// Log follows one connection may run at once.
     static let maximumFollows = 8
 
+    /// Requests one connection may have waiting for their turn; more are answered with an
+    /// error at once (a stuck request must not let a connection queue without bound).
+    static let maximumQueuedRequests = 128
+
     private struct State {
         var greeted = false
+        /// The connection is gone: a request still being answered starts no stream.
+        var ended = false
         var snapshots: Task<Void, Never>?
         var events: Task<Void, Never>?
         var follows: [Int: Task<Void, Never>] = [:]
@@ -31,7 +37,7 @@ final class AdminSession: Sendable {
     init(server: AdminServer, connection: AdminConnection) {
         self.server = server
         self.connection = connection
-        let (stream, lines) = AsyncStream<LineReader.Item>.makeStream()
+        let (stream, lines) = AsyncStream<LineReader.Item>.makeStream(bufferingPolicy: .bufferingOldest(Self.maximumQueuedRequests))
         self.lines = lines
         // One task answers the connection's requests, one after another.
         Task { [self] in
@@ -41,7 +47,10 @@ final class AdminSession: Sendable {
 
     /// Called on the connection's event loop for every line.
     func received(_ item: LineReader.Item) {
-        lines.yield(item)
+        if case .dropped = lines.yield(item), case .line(let bytes) = item {
+            connection.send(
+                .error(message: "too many requests waiting (\(Self.maximumQueuedRequests)); ignored"), id: AdminCodec.header(ofLine: bytes).id)
+        }
     }
 
     private func process(_ item: LineReader.Item) async {
@@ -83,6 +92,7 @@ final class AdminSession: Sendable {
 
     /// The client left: stop its streams and its request task.
     func ended() {
+        state.withLock { $0.ended = true }
         lines.finish()
         stopStreams()
     }
@@ -106,7 +116,9 @@ final class AdminSession: Sendable {
             case .hello:
                 break  // answered on the connection thread
             case .snapshot:
-                connection.send(.snapshot(await snapshot()), id: id)
+                // The encoded snapshot subscribers share, at most 100 ms old: a flood of
+                // requests costs no more than a subscription.
+                connection.send(line: AdminCodec.adding(id: id, to: await server.snapshotLine(maxAge: .milliseconds(100))))
             case .subscribe(let snapshots, let interval, let events):
                 connection.send(.subscribed, id: id)
                 if snapshots { replace(\.snapshots, with: Task { await self.streamSnapshots(every: .milliseconds(interval), id: id) }) }
@@ -146,9 +158,14 @@ final class AdminSession: Sendable {
 
     /// The connection's subscription of one kind becomes `task` (the one before it stops).
     private func replace(_ kind: WritableKeyPath<State, Task<Void, Never>?>, with task: Task<Void, Never>) {
-        let (previous, count) = state.withLock { state in
+        let outcome = state.withLock { state -> (previous: Task<Void, Never>?, count: Int)? in
+            guard !state.ended else { return nil }
             defer { state[keyPath: kind] = task }
             return (state[keyPath: kind], state.streamCount + (state[keyPath: kind] == nil ? 1 : 0))
+        }
+        guard let (previous, count) = outcome else {
+            task.cancel()  // the connection left while this request was being answered
+            return
         }
         previous?.cancel()
         server.streamsChanged(connection.id, count: count)
@@ -158,6 +175,7 @@ final class AdminSession: Sendable {
     /// count when it ends.
     private func addFollow(_ body: @escaping @Sendable () async -> Void) throws(FLAMEError) {
         let count = try state.withLock { state throws(FLAMEError) in
+            guard !state.ended else { throw FLAMEError(.invalidConfiguration, "the connection has ended") }
             guard state.follows.count < Self.maximumFollows else {
                 throw FLAMEError(.invalidConfiguration, "at most \(Self.maximumFollows) log follows per connection")
             }
@@ -181,6 +199,8 @@ final class AdminSession: Sendable {
     }
 
     private func streamSnapshots(every interval: Duration, id: Int?) async {
+        server.snapshotStreams.add(1, ordering: .relaxed)
+        defer { server.snapshotStreams.subtract(1, ordering: .relaxed) }
         while !Task.isCancelled {
             // A client that is not reading gets no new snapshot built for it: it would only
             // be dropped (and counted) on its way to the full buffer.
@@ -242,14 +262,23 @@ final class AdminSession: Sendable {
             }
             let buffer = source.buffer
             try addFollow {
-                await self.follow(buffer, from: next, id: id, exit: { await pool.outputSource(ofRunner: runner)?.exit }) {
+                await self.follow(buffer, from: next, id: id, exit: { await Self.exit(of: runner, in: pool) }) {
                     self.logLine($0, runner: runner)
                 }
-                if let exit = await pool.outputSource(ofRunner: runner)?.exit, !Task.isCancelled {
+                if let exit = await Self.exit(of: runner, in: pool), !Task.isCancelled {
                     self.connection.send(.runnerExited(runner: runner, reason: exit.message), id: id)
                 }
             }
         }
+    }
+
+    /// Why `runner` exited, nil while it runs. A runner whose kept output newer exits have
+    /// pushed out is reported gone, so its follow still ends.
+    private static func exit(of runner: String, in pool: Pool) async -> FLAMEError? {
+        guard let source = await pool.outputSource(ofRunner: runner) else {
+            return FLAMEError(.runnerExited, "runner \(runner) is gone (its output was no longer kept)")
+        }
+        return source.exit
     }
 
     /// Lines lost before the backlog, as `logs-end` reports them: only when the backlog is

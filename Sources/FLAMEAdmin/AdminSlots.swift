@@ -2,10 +2,13 @@
 /// displace. Sans-IO: every event carries `now`; the server closes what it is told to.
 ///
 /// A slot is `awaitingHello` from accept until the client's valid hello, then `greeted`. The
-/// cap on slots holds, but an operator can always get in: when every slot is taken, a new
-/// client displaces the oldest connection still awaiting its hello, else the greeted one
-/// idle the longest with nothing streaming (no subscription, no log follow) and no request
-/// for at least a second; only when every slot streams or works is it refused. A connection
+/// cap on slots holds, but an operator can get in: when every slot is taken, a new client
+/// displaces, in this order, a connection still awaiting its hello (of the process holding
+/// the most such slots, its oldest: a flood from one process does not displace an operator
+/// whose hello is on its way), the greeted one idle the longest with nothing streaming (no
+/// subscription, no log follow) and no request for at least a second, or a streaming one
+/// that has not read what it was sent (backed up), the longest backed up; only when every
+/// slot reads what it streams or works is it refused. A connection
 /// without a hello after `helloTimeout`, or greeted, streaming nothing and silent for
 /// `idleTimeout`, is closed.
 struct AdminSlots<Instant: InstantProtocol>: Sendable where Instant.Duration == Duration, Instant: Sendable {
@@ -25,8 +28,12 @@ struct AdminSlots<Instant: InstantProtocol>: Sendable where Instant.Duration == 
     struct Slot: Sendable {
         var phase: Phase
         var lastActivity: Instant
+        /// The peer's process (SO_PEERCRED).
+        var pid: Int32 = 0
         /// Subscriptions and log follows running for it.
         var streams = 0
+        /// Since when it has not read what it was sent (more than half its buffer waiting).
+        var backedUpSince: Instant?
     }
 
     enum Admission: Equatable, Sendable {
@@ -47,20 +54,42 @@ struct AdminSlots<Instant: InstantProtocol>: Sendable where Instant.Duration == 
     var count: Int { slots.count }
 
     /// A new connection wants a slot.
-    mutating func admit(_ id: ID, now: Instant) -> Admission {
+    mutating func admit(_ id: ID, pid: Int32 = 0, now: Instant) -> Admission {
         var evicting: (ID, String)?
         if slots.count >= limits.maximum {
-            if let waiting = oldest(where: { if case .awaitingHello = $0.phase { true } else { false } }) {
+            if let waiting = hellolessOfTheBiggestHolder() {
                 evicting = (waiting, "the admin server needed this slot for a new client, and this connection had not said hello")
             } else if let idle = oldest(where: { $0.streams == 0 && $0.lastActivity.advanced(by: Self.quietBeforeEviction) <= now }) {
                 evicting = (idle, "the admin server needed this slot for a new client, and this connection was the longest idle")
+            } else if let stalled = slots.filter({ $0.value.backedUpSince != nil }).min(by: { ($0.value.backedUpSince!, $0.key) < ($1.value.backedUpSince!, $1.key) })?.key {
+                evicting = (stalled, "the admin server needed this slot for a new client, and this connection had stopped reading")
             } else {
-                return .refused("too many admin clients (\(limits.maximum)), each streaming or busy")
+                return .refused("too many admin clients (\(limits.maximum)), each reading what it streams or busy")
             }
             slots[evicting!.0] = nil
         }
-        slots[id] = Slot(phase: .awaitingHello(since: now), lastActivity: now)
+        slots[id] = Slot(phase: .awaitingHello(since: now), lastActivity: now, pid: pid)
         return .admitted(evicting: evicting?.0, reason: evicting?.1)
+    }
+
+    /// The oldest slot awaiting its hello of the process holding the most such slots.
+    private func hellolessOfTheBiggestHolder() -> ID? {
+        let helloless = slots.filter { if case .awaitingHello = $0.value.phase { true } else { false } }
+        guard !helloless.isEmpty else { return nil }
+        var perPid: [Int32: Int] = [:]
+        for slot in helloless.values { perPid[slot.pid, default: 0] += 1 }
+        let biggest = perPid.max { ($0.value, $1.key) < ($1.value, $0.key) }!.key
+        return helloless.filter { $0.value.pid == biggest }.min { ($0.value.lastActivity, $0.key) < ($1.value.lastActivity, $1.key) }?.key
+    }
+
+    /// Whether it has stopped reading what it is sent.
+    mutating func backedUp(_ id: ID, _ backedUp: Bool, now: Instant) {
+        guard let slot = slots[id] else { return }
+        if !backedUp {
+            slots[id]?.backedUpSince = nil
+        } else if slot.backedUpSince == nil {
+            slots[id]?.backedUpSince = now
+        }
     }
 
     /// The slot whose connection did the least recently, among those matching.

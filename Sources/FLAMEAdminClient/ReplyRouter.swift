@@ -125,9 +125,15 @@ final class ReplyRouter: Sendable {
             for stream in streams { stream.yield(envelope.body) }
             return
         }
-        switch state.withLock({ $0.waiters[id] }) {
+        // A one-shot waiter leaves in the same lock it is found in: a deadline ending the
+        // connection meanwhile must not resume it a second time.
+        let waiter = state.withLock { state -> Waiter? in
+            guard let waiter = state.waiters[id] else { return nil }
+            if case .once = waiter { state.waiters[id] = nil }
+            return waiter
+        }
+        switch waiter {
         case .once(let continuation):
-            forget(id)
             continuation.resume(returning: envelope.body)
         case .stream(let continuation, let endsAtLogsEnd):
             switch envelope.body {

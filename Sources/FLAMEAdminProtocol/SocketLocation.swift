@@ -141,13 +141,14 @@ public enum SocketLocation {
         return found.sorted { $0.pid < $1.pid }
     }
 
-    /// Whether something accepts connections on the socket at `path`.
+    /// Whether something listens on the socket at `path`. Never blocks: a stopped parent's
+    /// full backlog (`EAGAIN`) still means a listener; a refused connection means none.
     public static func isListening(at path: String) -> Bool {
         guard let address = address(of: path) else { return false }
-        let probe = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        let probe = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
         guard probe >= 0 else { return false }
         defer { close(probe) }
-        return address.connect(probe) == 0
+        return address.connect(probe) == 0 || errno == EAGAIN || errno == EINPROGRESS
     }
 
     public enum DirectoryError: Error, CustomStringConvertible {

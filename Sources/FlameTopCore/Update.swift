@@ -69,6 +69,8 @@ public func update(_ model: inout Model, _ action: Action) -> [Effect] {
     switch action {
     case .connected(let hello):
         model.connection = .connected
+        // A parent that says hello and then sends nothing is stale too, three intervals on.
+        model.lastSnapshotAt = model.now
         model.app = hello.app
         if hello.readOnly { model.readOnly = true }
         return []

@@ -78,7 +78,7 @@ struct FlameTop: AsyncParsableCommand {
         }
         if once {
             do {
-                let client = try await AdminClient.connect(path: path, client: "flame-top")
+                let client = try await AdminClient.connect(path: path, client: "flame-top", timeout: .seconds(5))
                 guard case .snapshot(let snapshot) = try await client.request(.snapshot) else { throw ExitCode(1) }
                 print(try AdminCodec.json(snapshot))
                 client.close()

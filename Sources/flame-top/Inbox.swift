@@ -55,7 +55,7 @@ final class Link: Sendable {
         var backoff = 0.5
         while !Task.isCancelled {
             do {
-                let client = try await AdminClient.connect(path: path, client: "flame-top")
+                let client = try await AdminClient.connect(path: path, client: "flame-top", timeout: .seconds(5))
                 state.withLock { $0.client = client }
                 if let hello = client.server { inbox.post(.connected(hello)) }
                 backoff = 0.5

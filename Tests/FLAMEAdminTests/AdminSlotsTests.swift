@@ -34,6 +34,32 @@ func second(_ seconds: Double) -> Tick { Tick(offset: .milliseconds(Int64(second
         #expect(slots.count == 2)
     }
 
+    /// A flood of connections from one process displaces its own, not an operator's
+    /// connection whose hello is on its way.
+    @Test func theFloodingProcessLosesItsOwnSlotsFirst() {
+        var slots = slots(maximum: 3)
+        _ = slots.admit(1, pid: 100, now: second(0))  // the operator
+        _ = slots.admit(2, pid: 666, now: second(1))
+        _ = slots.admit(3, pid: 666, now: second(2))
+        guard case .admitted(evicting: 2, _) = slots.admit(4, pid: 666, now: second(3)) else { Issue.record("the flooder's oldest not displaced"); return }
+        guard case .admitted(evicting: 3, _) = slots.admit(5, pid: 666, now: second(4)) else { Issue.record("the flooder's next not displaced"); return }
+        #expect(slots.slots[1] != nil, "the operator keeps its slot")
+    }
+
+    /// Streaming peers that stopped reading can be displaced: 64 stalled subscribers locked
+    /// operators out.
+    @Test func aBackedUpStreamingConnectionMakesRoom() {
+        var slots = slots(maximum: 2)
+        for id: UInt64 in 1...2 {
+            _ = slots.admit(id, now: second(0))
+            slots.greeted(id, now: second(0))
+            slots.streams(id, count: 1, now: second(0))
+        }
+        guard case .refused = slots.admit(3, now: second(5)) else { Issue.record("admitted while both read what they stream"); return }
+        slots.backedUp(2, true, now: second(6))
+        guard case .admitted(evicting: 2, _) = slots.admit(4, now: second(7)) else { Issue.record("the stalled one not displaced"); return }
+    }
+
     @Test func hellolessAndIdleConnectionsExpire() {
         var slots = slots(maximum: 10)
         _ = slots.admit(1, now: second(0))

@@ -128,11 +128,14 @@ struct SocketTrustTests {
             #expect(owner.status == 0, "\(owner)")
         }
     }
+}
 
+/// Checks that need no second user.
+@Suite(.timeLimit(.minutes(1))) struct SocketPathTests {
     /// A relative FLAME_ADMIN_SOCKET gets the same directory checks (it skipped them all).
     @Test func aRelativeSocketPathGetsTheSameChecks() async throws {
-        let open = Self.freshDirectory("open", mode: 0o755)
-        let closed = Self.freshDirectory("closed", mode: 0o700)
+        let open = SocketTrustTests.freshDirectory("open", mode: 0o755)
+        let closed = SocketTrustTests.freshDirectory("closed", mode: 0o700)
         defer { _ = try? FileManager.default.removeItem(atPath: open); _ = try? FileManager.default.removeItem(atPath: closed) }
         var environment = ProcessInfo.processInfo.environment
         environment["FLAME_ADMIN_SOCKET"] = "relative.sock"

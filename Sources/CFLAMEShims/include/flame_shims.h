@@ -38,11 +38,10 @@ int flame_accept_cloexec(int fd);
 /// eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK).
 int flame_eventfd(void);
 
-/// The uid and pid of a Unix socket's peer (SO_PEERCRED). Returns 0 or -1 with errno.
-int flame_peer_credentials(int fd, uid_t *uid, pid_t *pid);
 
-/// `struct ucred` (SO_PEERCRED's value) under a name Swift sees without _GNU_SOURCE: for
-/// swift-nio's `unsafeGetSocketOption`, which reads the option into a value of this type.
+/// `struct ucred`, the uid and pid of a Unix socket's peer (SO_PEERCRED's value), under a
+/// name Swift sees without _GNU_SOURCE: for swift-nio's `unsafeGetSocketOption`, which reads
+/// the option into a value of this type (the layout is checked in flame_shims.c).
 typedef struct flame_ucred {
     int32_t pid;
     uint32_t uid;
