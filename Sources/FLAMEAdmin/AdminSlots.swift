@@ -72,7 +72,10 @@ struct AdminSlots<Instant: InstantProtocol>: Sendable where Instant.Duration == 
         return .admitted(evicting: evicting?.0, reason: evicting?.1)
     }
 
-    /// The oldest slot awaiting its hello of the process holding the most such slots.
+    /// The oldest slot awaiting its hello, of the process holding the most such slots: a
+    /// flood from one process displaces its own connections, not an operator's whose hello is
+    /// on its way. (Protecting young connections instead was tried: a flood then kept every
+    /// free slot young, and refused the operator.)
     private func hellolessOfTheBiggestHolder() -> ID? {
         let helloless = slots.filter { if case .awaitingHello = $0.value.phase { true } else { false } }
         guard !helloless.isEmpty else { return nil }

@@ -27,7 +27,10 @@ enum SnapshotBuilder {
                     cpuPercent: (runner.cpuPercent * 10).rounded() / 10, rssBytes: runner.residentBytes,
                     inFlight: runner.inFlight, completed: runner.completed, failed: runner.failed,
                     uptimeSeconds: runner.uptime.seconds, lastError: runner.lastError, clusterJob: runner.clusterJob)
-            })
+            },
+            exited: status.exitedRunners.isEmpty
+                ? nil
+                : status.exitedRunners.map { ExitedRunnerSnapshot(id: $0.id, reason: $0.reason, exitedSecondsAgo: ($0.since.seconds * 10).rounded() / 10) })
     }
 }
 

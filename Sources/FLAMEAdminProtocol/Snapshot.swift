@@ -34,11 +34,15 @@ public struct PoolSnapshot: Codable, Sendable, Equatable {
     public var latency: Latency
     public var bootLatency: BootLatency
     public var runners: [RunnerSnapshot]
+    /// The pool's last exited runners whose output is still kept (`logs` reads it), newest
+    /// last; absent when there are none.
+    public var exited: [ExitedRunnerSnapshot]?
 
     public init(
         name: String, min: Int, max: Int, maxConcurrency: Int, queueDepth: Int, pendingBoots: Int, calls: CallCounts,
-        latency: Latency, bootLatency: BootLatency, runners: [RunnerSnapshot]
+        latency: Latency, bootLatency: BootLatency, runners: [RunnerSnapshot], exited: [ExitedRunnerSnapshot]? = nil
     ) {
+        self.exited = exited
         self.name = name
         self.min = min
         self.max = max
@@ -82,6 +86,20 @@ public struct PoolSnapshot: Codable, Sendable, Equatable {
             self.p50Us = p50Us
             self.maxUs = maxUs
         }
+    }
+}
+
+/// A runner that has exited, whose output the parent still keeps.
+public struct ExitedRunnerSnapshot: Codable, Sendable, Equatable {
+    public var id: String
+    /// Why it exited (or failed to boot).
+    public var reason: String
+    public var exitedSecondsAgo: Double
+
+    public init(id: String, reason: String, exitedSecondsAgo: Double) {
+        self.id = id
+        self.reason = reason
+        self.exitedSecondsAgo = exitedSecondsAgo
     }
 }
 

@@ -116,9 +116,18 @@ extension ChaosSuite {
         return measure
     }
 
-    /// Whether connect, hello and a snapshot came back within `timeout` (as `flamectl status
-    /// --timeout` asks them).
+    /// Whether connect, hello and a snapshot came back within `timeout`, asked by a process
+    /// of its own, as an operator's `flamectl status --timeout` would (this executable, run
+    /// with `--probe-status PATH`; ``probeStatus(at:timeout:)``).
     private static func statusAnswers(at path: String, within timeout: Duration) async -> Bool {
+        let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
+        return await ProgramRun.run("/proc/self/exe", ["--probe-status", path, "--probe-timeout", "\(seconds)"], timeout: timeout + .seconds(5))
+            .succeeded
+    }
+
+    /// What `--probe-status PATH` does: connect, hello and one snapshot within `timeout`;
+    /// true when they came.
+    public static func probeStatus(at path: String, timeout: Duration) async -> Bool {
         let started = ContinuousClock.now
         guard let client = try? await AdminClient.connect(path: path, client: "chaos-operator", timeout: timeout) else { return false }
         defer { client.close() }

@@ -120,18 +120,27 @@ public struct Model: Sendable, Equatable {
         return pools.indices.contains(selectedPool) ? pools[selectedPool] : pools.first
     }
 
-    /// The selected pool's runners in the chosen order.
+    /// The selected pool's runners in the chosen order, then its exited runners whose output
+    /// is kept (newest first, state `exited`, the reason as their last error): their logs stay
+    /// readable with `l`.
     public var visibleRunners: [RunnerSnapshot] {
         let runners = currentPool?.runners ?? []
-        switch runnerSort {
-        case .id: return runners.sorted { $0.id.localizedStandardCompare($1.id) == .orderedAscending }
-        case .state: return runners.sorted { ($0.state, $0.id) < ($1.state, $1.id) }
-        case .cpu: return runners.sorted { $0.cpuPercent > $1.cpuPercent }
-        case .rss: return runners.sorted { $0.rssBytes > $1.rssBytes }
-        case .inFlight: return runners.sorted { $0.inFlight > $1.inFlight }
-        case .completed: return runners.sorted { $0.completed > $1.completed }
-        case .failed: return runners.sorted { $0.failed > $1.failed }
+        let live: [RunnerSnapshot] =
+            switch runnerSort {
+            case .id: runners.sorted { $0.id.localizedStandardCompare($1.id) == .orderedAscending }
+            case .state: runners.sorted { ($0.state, $0.id) < ($1.state, $1.id) }
+            case .cpu: runners.sorted { $0.cpuPercent > $1.cpuPercent }
+            case .rss: runners.sorted { $0.rssBytes > $1.rssBytes }
+            case .inFlight: runners.sorted { $0.inFlight > $1.inFlight }
+            case .completed: runners.sorted { $0.completed > $1.completed }
+            case .failed: runners.sorted { $0.failed > $1.failed }
+            }
+        let exited = (currentPool?.exited ?? []).reversed().map { exited in
+            RunnerSnapshot(
+                id: exited.id, state: "exited", pid: nil, host: "-", cpuPercent: 0, rssBytes: 0, inFlight: 0, completed: 0, failed: 0,
+                uptimeSeconds: 0, lastError: exited.reason)
         }
+        return live + exited
     }
 
     public var currentRunner: RunnerSnapshot? {

@@ -87,6 +87,14 @@ extension Renderer {
             func cell(_ text: String, _ column: Int, _ role: Role) { row.cell(text, column, role, on: &screen) }
             cell(runner.id, 0, .text)
             cell(runner.state, 1, Self.role(ofState: runner.state))
+            if runner.state == "exited" {
+                // Gone: nothing to measure; why it went, where there is room.
+                for column in [2, 3, 5, 6, 7, 8, 9] { cell("-", column, .dim) }
+                if wide { cell((runner.lastError ?? "").replacing("runner \(runner.id) ", with: ""), 10, .dim) }
+                if index == model.selectedRunner && model.focus != .pools { screen.paint(x: 0, y: y, width: width, role: .selection) }
+                y += 1
+                continue
+            }
             cell(runner.pid.map(String.init) ?? "-", 2, .text)
             cell(Units.oneDecimal(runner.cpuPercent), 3, .text)
             cell(Format.bar(runner.cpuPercent / 100, width: barWidth, unicode: unicode), 4, .cpuBar)
@@ -106,7 +114,7 @@ extension Renderer {
         case "booting": .runnerBooting
         case "busy": .runnerBusy
         case "draining": .runnerDraining
-        case "exiting": .runnerExiting
+        case "exiting", "exited": .runnerExiting
         default: .runnerIdle
         }
     }

@@ -231,11 +231,19 @@ private func handle(_ key: Key, in model: inout Model) -> [Effect] {
         if model.focus == .pools, let pool = model.currentPool {
             model.dialog = .confirm(.init(title: "Drain every runner of pool \(pool.name)?", request: .drainPool(pool.name)))
         } else if let runner = model.currentRunner {
-            model.dialog = .confirm(.init(title: "Drain runner \(runner.id)?", request: .drainRunner(runner.id)))
+            if runner.state == "exited" {
+                exitedAlready(runner, &model)
+            } else {
+                model.dialog = .confirm(.init(title: "Drain runner \(runner.id)?", request: .drainRunner(runner.id)))
+            }
         }
     case .character("K") where !model.readOnly:
         if let runner = model.currentRunner {
-            model.dialog = .confirm(.init(title: "Kill runner \(runner.id) (SIGKILL)? Its calls fail.", request: .kill(runner: runner.id)))
+            if runner.state == "exited" {
+                exitedAlready(runner, &model)
+            } else {
+                model.dialog = .confirm(.init(title: "Kill runner \(runner.id) (SIGKILL)? Its calls fail.", request: .kill(runner: runner.id)))
+            }
         }
     case .character("s"), .character("d"), .character("K"):
         model.status = .init(text: "read-only: scale, drain and kill are disabled", isError: true, until: model.now + 3)
@@ -243,6 +251,11 @@ private func handle(_ key: Key, in model: inout Model) -> [Effect] {
         break
     }
     return []
+}
+
+/// An exited runner's row can only show its logs.
+private func exitedAlready(_ runner: RunnerSnapshot, _ model: inout Model) {
+    model.status = .init(text: "runner \(runner.id) has exited: \(runner.lastError ?? "")", isError: true, until: model.now + 3)
 }
 
 private func move(_ delta: Int, _ model: inout Model) {

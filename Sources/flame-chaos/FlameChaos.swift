@@ -40,6 +40,10 @@ struct FlameChaos: AsyncParsableCommand {
     @Option(help: "Override the soak's duration in seconds.")
     var soakSeconds: Int?
 
+    // The admin-abuse scenario's operator, a process of its own: connect, hello, one snapshot.
+    @Option(help: .hidden) var probeStatus: String?
+    @Option(help: .hidden) var probeTimeout: Double = 3
+
     func validate() throws {
         for name in scenarios where !ChaosSuite.scenarioNames.contains(name) {
             throw ValidationError("no scenario named \(name); scenarios: \(ChaosSuite.scenarioNames.joined(separator: ", "))")
@@ -50,6 +54,10 @@ struct FlameChaos: AsyncParsableCommand {
     func run() async throws {
         // In a runner this never returns: everything below is the parent's.
         try await FLAME.bootstrap()
+        if let probeStatus {
+            let answered = await ChaosSuite.probeStatus(at: probeStatus, timeout: .milliseconds(Int64(probeTimeout * 1000)))
+            throw ExitCode(answered ? 0 : 3)
+        }
         // The faults are deliberate: the pools' warnings about them are noise here.
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)

@@ -1,4 +1,5 @@
 import FLAME
+import FLAMEAdminProtocol
 import FLAMETestJobs
 import FLAMETestSupport
 import Foundation
@@ -22,6 +23,11 @@ import Testing
             #expect(after.status == 0, "\(after)")
             #expect(after.stdout.contains("last words"), "\(after)")
             #expect(after.stderr.contains("[\(runner.id) exited: ") && after.stderr.contains("SIGKILL"), "\(after.stderr)")
+            // The snapshot lists it among the pool's exited runners (flame-top shows them).
+            let status = try await flamectl(["status", "--json", "--socket", harness.path])
+            let snapshot = try JSONDecoder().decode(Snapshot.self, from: Data(status.stdout.utf8))
+            let exited = snapshot.pools.first { $0.name == "crash-logs" }?.exited ?? []
+            #expect(exited.contains { $0.id == runner.id && $0.reason.contains("SIGKILL") }, "\(exited)")
         }
     }
 

@@ -163,7 +163,8 @@ import Testing
             let pool = PoolSnapshot(
                 name: text(), min: 0, max: 8, maxConcurrency: 4, queueDepth: 3, pendingBoots: 1,
                 calls: .init(completed: 1, failed: 2, timedOut: 3), latency: .init(p50Us: 1, p95Us: 2, p99Us: .max, maxUs: 0),
-                bootLatency: .init(p50Us: 5, maxUs: 6), runners: runners)
+                bootLatency: .init(p50Us: 5, maxUs: 6), runners: runners,
+                exited: Bool.random(using: &random) ? nil : [ExitedRunnerSnapshot(id: text(), reason: text(), exitedSecondsAgo: 1.5)])
             let reply = AdminReply.snapshot(Snapshot(app: text(), pid: 1, uptimeSeconds: 0.1, pools: [pool]))
             let line = try AdminCodec.line(reply, id: Int.random(in: 0...1000, using: &random)).dropLast()
             let ours = try AdminCodec.decode(AdminReply.self, from: line)

@@ -81,6 +81,14 @@ let goldenStates: [(String, @Sendable () -> Model)] = [
         _ = update(&model, .disconnected(reason: "connection reset by peer", retryInSeconds: 2, at: 21))
         return model
     }),
+    ("exited-runner", {
+        var model = fixtureModel()
+        var snapshot = fixtureSnapshot(step: 20)
+        snapshot.pools[0].exited = [ExitedRunnerSnapshot(id: "thumbnails-9", reason: "runner thumbnails-9 was killed by signal 9 (SIGKILL)", exitedSecondsAgo: 4)]
+        _ = update(&model, .snapshot(snapshot, at: 20))
+        press([.enter, .down, .down, .down, .down], &model)
+        return model
+    }),
     ("stale", {
         var model = fixtureModel()
         _ = update(&model, .tick(at: 31))

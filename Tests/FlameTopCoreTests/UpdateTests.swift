@@ -29,6 +29,22 @@ import Testing
         #expect(update(&model, .key(.character("y"))) == [.send(.drainRunner("thumbnails-2"))])
     }
 
+    /// An exited runner is listed after the live ones (its output is kept): `l` tails it, and
+    /// drain and kill say it is gone instead of asking.
+    @Test func anExitedRunnerCanBeReadButNotActedOn() {
+        var model = fixtureModel()
+        var snapshot = fixtureSnapshot(step: 20)
+        snapshot.pools[0].exited = [ExitedRunnerSnapshot(id: "thumbnails-9", reason: "killed by signal 9 (SIGKILL)", exitedSecondsAgo: 4)]
+        _ = update(&model, .snapshot(snapshot, at: 20))
+        press([.enter, .down, .down, .down, .down], &model)
+        #expect(model.currentRunner?.id == "thumbnails-9" && model.currentRunner?.state == "exited")
+        press([.character("K")], &model)
+        #expect(model.dialog == nil && model.status?.text.contains("has exited") == true)
+        press([.character("d")], &model)
+        #expect(model.dialog == nil)
+        #expect(update(&model, .key(.character("l"))) == [.tailLogs(runner: "thumbnails-9")])
+    }
+
     @Test func drainInThePoolsPaneDrainsThePool() {
         var model = fixtureModel()
         press([.down, .character("d")], &model)

@@ -80,6 +80,8 @@ import Testing
             _ = try await runCommand(TestRunner.sibling("flamectl"), ["scale", "thumbnails", "--min", "3", "--socket", demo.socket])
             try await Task.sleep(for: .milliseconds(50))
         } where: { $0.contains("\"kind\":\"scaled\"") }
+        // The first row is a live runner (exited ones, kept for their logs, come last).
+        try await tmux.keys("Up", "Up", "Up", "Up", "Up")
         try await tmux.keys("K")
         let dialog = try await tmux.waitFor("(SIGKILL)? Its calls fail.")
         let victim = try #require(dialog.firstMatch(of: /Kill runner (thumbnails-\d+)/)?.1).description

@@ -43,6 +43,17 @@ public struct PoolStatus: Sendable, Equatable {
     public var latency: LatencySummary
     /// Boot latency (launch to accepted hello) over the last 10 minutes.
     public var bootLatency: LatencySummary
+    /// The last runners that exited, whose output is still kept (oldest first).
+    public var exitedRunners: [ExitedRunnerStatus] = []
+}
+
+/// A runner that exited, at the moment of ``Pool/status()``: its output stays readable
+/// (``Pool/outputSource(ofRunner:)``) for the last ``PoolConfiguration/exitedRunnersKept``.
+public struct ExitedRunnerStatus: Sendable, Equatable {
+    public var id: String
+    /// Why it exited (or failed to boot).
+    public var reason: String
+    public var since: Duration
 }
 
 extension Pool {
@@ -73,7 +84,8 @@ extension Pool {
             queueDepth: machine.queueDepth, pendingBoots: machine.pendingBoots,
             callsCompleted: machine.callsCompleted, callsFailed: machine.callsFailed,
             callsTimedOut: machine.callsTimedOut, latency: telemetry.callLatency.summary(at: now),
-            bootLatency: telemetry.bootLatency.summary(at: now))
+            bootLatency: telemetry.bootLatency.summary(at: now),
+            exitedRunners: retired.runners.map { ExitedRunnerStatus(id: $0.id, reason: $0.exit.message, since: now - $0.exitedAt) })
     }
 
     /// The last lines runner `id` wrote to stdout/stderr, and how many older ones were

@@ -7,6 +7,7 @@ struct RetiredRunners: Sendable {
         let output: LineRing<OutputLine>
         /// Why it exited (or failed to boot).
         let exit: FLAMEError
+        let exitedAt = ContinuousClock.now
     }
 
     let capacity: Int
