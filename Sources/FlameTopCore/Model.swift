@@ -25,6 +25,9 @@ public struct Model: Sendable, Equatable {
         /// 0: min, 1: max.
         public var field = 0
         public var error: String?
+        /// The fields typed into (or erased from) so far: a digit typed into one still showing
+        /// its prefilled value replaces it.
+        public var edited: Set<Int> = []
     }
 
     /// A question before a drain or kill; `yes` is false until the operator chooses it.
@@ -89,6 +92,10 @@ public struct Model: Sendable, Equatable {
     public var themeName = "default"
     /// The model clock (seconds), advanced by ticks and snapshots.
     public var now: Double = 0
+
+    /// The refresh intervals `+` and `-` step through (seconds): inverse steps over the
+    /// whole range `--interval` accepts.
+    public static let intervalSteps: [Double] = [0.1, 0.2, 0.5, 1, 2, 5, 10, 30, 60]
 
     /// Connected, but no snapshot for several intervals: the parent may be stopped or hung,
     /// and what is shown is that old.

@@ -174,9 +174,9 @@ private func handle(_ key: Key, in model: inout Model) -> [Effect] {
     case .character("?"):
         model.dialog = .help
     case .up, .character("k"):
-        move(-1, &model)
+        return move(-1, &model)
     case .down, .character("j"):
-        move(1, &model)
+        return move(1, &model)
     case .tab:
         model.focus = switch model.focus {
         case .pools: .runners
@@ -198,10 +198,10 @@ private func handle(_ key: Key, in model: inout Model) -> [Effect] {
         model.paused.toggle()
         model.status = .init(text: model.paused ? "updates paused (p resumes)" : "updates resumed", isError: false, until: model.now + 3)
     case .character("+"):
-        model.interval = max(0.1, (model.interval / 2 * 10).rounded() / 10)
+        model.interval = Model.intervalSteps.last { $0 < model.interval } ?? Model.intervalSteps[0]
         return [.setInterval(model.interval)]
     case .character("-"):
-        model.interval = min(10, model.interval * 2)
+        model.interval = Model.intervalSteps.first { $0 > model.interval } ?? Model.intervalSteps.last!
         return [.setInterval(model.interval)]
     case .character("T"):
         return [.cycleTheme]
@@ -238,7 +238,10 @@ private func handle(_ key: Key, in model: inout Model) -> [Effect] {
             }
         }
     case .character("K") where !model.readOnly:
-        if let runner = model.currentRunner {
+        if model.focus == .pools {
+            // No runner is highlighted here: kill the one the operator sees.
+            model.status = .init(text: "select a runner first (Enter, then j/k)", isError: true, until: model.now + 3)
+        } else if let runner = model.currentRunner {
             if runner.state == "exited" {
                 exitedAlready(runner, &model)
             } else {
@@ -258,17 +261,23 @@ private func exitedAlready(_ runner: RunnerSnapshot, _ model: inout Model) {
     model.status = .init(text: "runner \(runner.id) has exited: \(runner.lastError ?? "")", isError: true, until: model.now + 3)
 }
 
-private func move(_ delta: Int, _ model: inout Model) {
+/// Moves the selection in the focused pane; a log pane then tails the runner now selected
+/// (it kept tailing the one it was opened on).
+private func move(_ delta: Int, _ model: inout Model) -> [Effect] {
+    let before = model.currentRunner?.id
+    moveSelection(delta, &model)
+    guard model.showLogs, model.focus != .logs, model.currentRunner?.id != before else { return [] }
+    model.logLines = []
+    return [.tailLogs(runner: model.currentRunner?.id)]
+}
+
+private func moveSelection(_ delta: Int, _ model: inout Model) {
     switch model.focus {
     case .pools:
         model.selectedPool = max(0, min(model.selectedPool + delta, model.visiblePools.count - 1))
         model.selectedRunner = 0
     case .runners:
-        let before = model.currentRunner?.id
         model.selectedRunner = max(0, min(model.selectedRunner + delta, model.visibleRunners.count - 1))
-        if model.showLogs, model.currentRunner?.id != before {
-            model.logLines = []
-        }
     case .logs:
         model.follow = false
         model.logScroll = max(0, min(model.logScroll - delta, max(model.logLines.count - 1, 0)))
@@ -306,8 +315,15 @@ private func handle(_ key: Key, in dialog: Model.Dialog, model: inout Model) -> 
             form.field = 1 - form.field
         case .backspace:
             if form.field == 0 { _ = form.min.popLast() } else { _ = form.max.popLast() }
+            form.edited.insert(form.field)
         case .character(let c) where c.isNumber:
-            if form.field == 0 { form.min.append(c) } else { form.max.append(c) }
+            // The first digit replaces the prefilled value; later ones append.
+            let fresh = form.edited.insert(form.field).inserted
+            if form.field == 0 {
+                form.min = (fresh ? "" : form.min) + String(c)
+            } else {
+                form.max = (fresh ? "" : form.max) + String(c)
+            }
         case .enter:
             guard let min = Int(form.min), let max = Int(form.max) else {
                 form.error = "min and max must be whole numbers"

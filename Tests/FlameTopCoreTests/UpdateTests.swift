@@ -77,7 +77,7 @@ import Testing
         for _ in 0..<10 { _ = update(&model, .key(.character("+"))) }
         #expect(model.interval == 0.1)
         for _ in 0..<10 { _ = update(&model, .key(.character("-"))) }
-        #expect(model.interval == 10)
+        #expect(model.interval == 60, "the slowest step is the longest interval --interval takes")
     }
 
     @Test func statusMessagesExpire() {
