@@ -95,10 +95,17 @@ let package = Package(
             ],
             swiftSettings: strictSettings),
 
+        // What flamectl and flame-top share on the command line: exit codes, --version.
+        .target(
+            name: "FLAMEToolSupport",
+            dependencies: ["FLAMEAdminClient", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strictSettings
+        ),
+
         // flamectl: the admin socket from the shell.
         .executableTarget(
             name: "flamectl",
-            dependencies: ["FLAMEAdminClient", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["FLAMEAdminClient", "FLAMEToolSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strictSettings
         ),
 
@@ -112,7 +119,7 @@ let package = Package(
         .executableTarget(
             name: "flame-top",
             dependencies: [
-                "FlameTopCore", "FLAMEAdminClient", "FLAMEAdminProtocol", "CNcurses",
+                "FlameTopCore", "FLAMEAdminClient", "FLAMEAdminProtocol", "FLAMEToolSupport", "CNcurses",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings

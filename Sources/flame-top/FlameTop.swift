@@ -1,6 +1,7 @@
 import ArgumentParser
 import FLAMEAdminClient
 import FLAMEAdminProtocol
+import FLAMEToolSupport
 import FlameTopCore
 import Foundation
 import Synchronization
@@ -19,7 +20,12 @@ struct FlameTop: AsyncParsableCommand {
             Attaches to the parent's admin socket (the only running parent when --socket is not \
             given). Press ? inside for keys. Themes: --theme NAME|PATH, FLAME_TOP_THEME, \
             ~/.config/flame-top/themes, the installed themes, the repository's themes/.
-            """)
+            """,
+        version: flameSwiftVersion)
+
+    static func main() async {
+        await mainWithToolExitCodes(name: "flame-top")
+    }
 
     @Option(help: "The parent's admin socket.") var socket: String?
     @Option(help: "Colour theme: a name or a path to a .theme file.") var theme: String?

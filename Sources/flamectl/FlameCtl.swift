@@ -1,6 +1,7 @@
 import ArgumentParser
 import FLAMEAdminClient
 import FLAMEAdminProtocol
+import FLAMEToolSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -17,26 +18,16 @@ struct FlameCtl: AsyncParsableCommand {
             --socket or set FLAME_ADMIN_SOCKET. Exit codes: 0 ok, 1 refused or failed, \
             2 usage, 3 cannot connect.
             """,
+        version: flameSwiftVersion,
         subcommands: [List.self, Status.self, Scale.self, Drain.self, Kill.self, Logs.self, Events.self])
 
     static func main() async {
-        do {
-            var command = try parseAsRoot()
-            if var command = command as? any AsyncParsableCommand {
-                try await command.run()
-            } else {
-                try command.run()
-            }
-        } catch let error as AdminClientError {
-            printError("flamectl: \(error)\n")
-            Glibc.exit(error.exitCode)
-        } catch {
-            if exitCode(for: error) == .validationFailure {
-                printError(fullMessage(for: error) + "\n")
-                Glibc.exit(2)
-            }
-            exit(withError: error)
-        }
+        await mainWithToolExitCodes(name: "flamectl")
+    }
+
+    /// Without a command there is nothing to do: a usage error (exit 2), with the commands.
+    func run() async throws {
+        throw ValidationError("name a command: list, status, scale, drain, kill, logs or events (see --help)")
     }
 }
 
@@ -132,8 +123,9 @@ struct Scale: AsyncParsableCommand {
 
     @OptionGroup var connection: Connection
     @Argument(help: "The pool.") var pool: String
-    @Option(help: "New minimum runners.") var min: Int?
-    @Option(help: "New maximum runners.") var max: Int?
+    // Unconditional: `--min -1` is a value the parent refuses with its reason, not "Missing value".
+    @Option(parsing: .unconditional, help: "New minimum runners.") var min: Int?
+    @Option(parsing: .unconditional, help: "New maximum runners.") var max: Int?
 
     func validate() throws {
         guard min != nil || max != nil else { throw ValidationError("give --min, --max or both") }
@@ -274,8 +266,4 @@ extension String {
 }
 
 /// Writes `text` to standard error.
-func printError(_ text: String) {
-    fflush(nil)
-    let bytes = Array(text.utf8)
-    _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
-}
+func printError(_ text: String) { writeToStandardError(text) }

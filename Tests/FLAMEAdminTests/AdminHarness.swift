@@ -56,7 +56,7 @@ func flamectl(_ arguments: [String], asUser uid: Int? = nil) async throws -> Com
     // process, with every test's pools) has been seen to take longer. Tests of the timeout
     // pass their own.
     var arguments = arguments
-    if !arguments.contains("--timeout"), !["list", "--help", "--version"].contains(arguments.first ?? "") {
+    if !arguments.isEmpty, !arguments.contains("--timeout"), !["list", "--help", "--version"].contains(arguments[0]) {
         arguments += ["--timeout", "30s"]
     }
     var environment = ProcessInfo.processInfo.environment

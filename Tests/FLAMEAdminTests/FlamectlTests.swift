@@ -64,6 +64,13 @@ import Testing
             #expect(missing.status == 3 && missing.stderr.contains("/tmp/flame-no-such-dir/x.sock"), "\(missing)")
             let help = try await flamectl(["--help"])
             #expect(help.status == 0 && help.stdout.contains("SUBCOMMANDS"))
+            // Reported: `flamectl` alone exited 0; `--min -1` said "Missing value"; no --version.
+            let alone = try await flamectl([])
+            #expect(alone.status == 2 && alone.stderr.contains("name a command"), "\(alone)")
+            let negative = try await flamectl(["scale", "ctl-codes", "--min", "-1", "--socket", harness.path])
+            #expect(negative.status == 1 && negative.stderr.contains("min must be 0 or more, got -1"), "\(negative)")
+            let version = try await flamectl(["--version"])
+            #expect(version.status == 0 && !version.stdout.isEmpty, "\(version)")
         }
     }
 

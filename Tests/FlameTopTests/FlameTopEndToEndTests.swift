@@ -189,6 +189,14 @@ import Testing
         #expect(result.stderr.contains("--rate must be more than 0"), "\(result.stderr)")
     }
 
+    /// flame-top's usage errors exited 64 (argument-parser's), flamectl's 2: both 2 now.
+    @Test func usageErrorsExit2AndVersionIsKnown() async throws {
+        let usage = try await runCommand(flameTop, ["--interval", "5ms"])
+        #expect(usage.status == 2 && usage.stderr.contains("--interval must be between"), "\(usage)")
+        let version = try await runCommand(flameTop, ["--version"])
+        #expect(version.status == 0 && !version.stdout.isEmpty, "\(version)")
+    }
+
     @Test func badThemeFailsFastNamingFileAndLine() async throws {
         let path = "/tmp/flame-top-bad-\(UUID().uuidString.prefix(8)).theme"
         try "text = default\nqueue = not-a-colour\n".write(toFile: path, atomically: true, encoding: .utf8)
