@@ -239,7 +239,7 @@ private func handle(_ key: Key, in model: inout Model) -> [Effect] {
         }
     case .character("K") where !model.readOnly:
         if model.focus == .pools {
-            // No runner is highlighted here: kill the one the operator sees.
+            // The pools pane highlights no runner: ask for one rather than kill one unseen.
             model.status = .init(text: "select a runner first (Enter, then j/k)", isError: true, until: model.now + 3)
         } else if let runner = model.currentRunner {
             if runner.state == "exited" {
