@@ -94,8 +94,15 @@ struct FlameTop: AsyncParsableCommand {
                 throw ExitCode(error.exitCode)
             }
         }
+        if let problem = Terminal.problem() {
+            FileHandle.standardError.write(Data("flame-top: \(problem)\n".utf8))
+            throw ExitCode(1)
+        }
         let app = Dashboard(path: path, theme: loaded, catalog: themes, interval: Self.seconds(interval)!, readOnly: readonly)
-        await app.run()
+        if let problem = await app.run() {
+            FileHandle.standardError.write(Data("flame-top: \(problem)\n".utf8))
+            throw ExitCode(1)
+        }
     }
 }
 
@@ -148,24 +155,25 @@ struct Dashboard {
         self.readOnly = readOnly
     }
 
-    func run() async {
+    /// Runs until quit; nil, or why the terminal could not be started.
+    func run() async -> String? {
         let inbox = Inbox()
         let link = Link(path: path, inbox: inbox, interval: interval)
         let connection = Task.detached { await link.run() }
-        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+        let problem = await withCheckedContinuation { (done: CheckedContinuation<String?, Never>) in
             Thread.detachNewThread {
-                loop(inbox: inbox, link: link)
-                done.resume()
+                done.resume(returning: loop(inbox: inbox, link: link))
             }
         }
         connection.cancel()
+        return problem
     }
 
-    private func loop(inbox: Inbox, link: Link) {
+    private func loop(inbox: Inbox, link: Link) -> String? {
         signal(SIGTERM) { _ in terminationRequested.store(true, ordering: .relaxed) }
         signal(SIGHUP) { _ in terminationRequested.store(true, ordering: .relaxed) }
         let terminal = Terminal()
-        terminal.start()
+        if let problem = terminal.start() { return problem }
         defer { terminal.stop() }
         var theme = self.theme
         terminal.apply(theme)
@@ -192,7 +200,7 @@ struct Dashboard {
                 let before = model
                 for effect in update(&model, action) {
                     switch effect {
-                    case .quit: return
+                    case .quit: return nil
                     case .send(let request): link.send(request)
                     case .tailLogs(let runner): link.tail(runner)
                     case .setInterval(let seconds): link.setInterval(seconds)
@@ -221,5 +229,6 @@ struct Dashboard {
                 dirty = false
             }
         }
+        return nil
     }
 }

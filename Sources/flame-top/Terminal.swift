@@ -15,9 +15,30 @@ final class Terminal {
     var width: Int { Int(flame_cols()) }
     var height: Int { Int(flame_lines()) }
 
-    func start() {
+    /// Why the dashboard cannot be drawn here, or nil: it needs a terminal on standard input
+    /// and output, of a type terminfo knows and can address (not `dumb`). Checked before
+    /// anything is drawn, so a refusal is a clear message, not garbage or a bare ncurses error.
+    static func problem() -> String? {
+        guard isatty(0) != 0, isatty(1) != 0 else {
+            return "the dashboard needs a terminal, and standard \(isatty(1) == 0 ? "output" : "input") is not one (flame-top --once --json prints a snapshot without one)"
+        }
+        let type = getenv("TERM").map { String(cString: $0) } ?? ""
+        if type.isEmpty || type == "dumb" {
+            return "TERM=\(type.isEmpty ? "(unset)" : type) cannot draw the dashboard: set TERM to your terminal's type (e.g. xterm-256color), or use --once --json"
+        }
+        return nil
+    }
+
+    /// Starts ncurses; nil, or why it could not (an unknown terminal type, say).
+    func start() -> String? {
         unicode = flame_setlocale_utf8() != 0
-        _ = initscr()
+        // newterm, not initscr: initscr exits the process with its own bare message when the
+        // terminal type is unknown.
+        let type = getenv("TERM").map { String(cString: $0) } ?? ""
+        guard let screen = newterm(type, fdopen(1, "w"), fdopen(0, "r")) else {
+            return "unknown terminal type TERM=\(type) (no terminfo entry for it: install ncurses-term, or set TERM=xterm-256color)"
+        }
+        _ = set_term(screen)
         // raw, not cbreak: Ctrl-C arrives as a key (and quits through the normal path, which
         // restores the terminal) instead of killing the process mid-screen.
         _ = raw()
@@ -34,6 +55,7 @@ final class Terminal {
             // #rrggbb exactly; ncurses cannot send 24-bit colour to other terminal types.
             depth = flame_direct_color() != 0 ? .trueColor : flame_colors() >= 256 ? .indexed256 : .ansi16
         }
+        return nil
     }
 
     func stop() {

@@ -197,6 +197,22 @@ import Testing
         #expect(version.status == 0 && !version.stdout.isEmpty, "\(version)")
     }
 
+    /// `TERM=dumb` or a non-terminal gave garbage; an unknown TERM a bare ncurses error
+    /// without `flame-top:`. Each is now a refusal saying what to do (under `script`, which
+    /// gives flame-top a pseudo-terminal of the TERM asked for).
+    @Test func withoutAUsableTerminalItRefusesSayingWhy() async throws {
+        let piped = try await runCommand(flameTop, ["--socket", "/nonexistent.sock"])
+        #expect(piped.status == 1 && piped.stderr.contains("flame-top: the dashboard needs a terminal"), "\(piped)")
+        for (term, expected) in [("dumb", "flame-top: TERM=dumb cannot draw the dashboard"), ("no-such-terminal", "flame-top: unknown terminal type TERM=no-such-terminal")] {
+            var environment = ProcessInfo.processInfo.environment
+            environment["TERM"] = term
+            let result = try await runCommand(
+                "/usr/bin/script", ["-qec", "\(flameTop) --socket /nonexistent.sock", "/dev/null"], environment: environment)
+            #expect(result.stdout.contains(expected), "\(term): \(result)")
+            #expect(!result.stdout.contains("Error opening terminal"), "\(term): \(result.stdout)")
+        }
+    }
+
     @Test func badThemeFailsFastNamingFileAndLine() async throws {
         let path = "/tmp/flame-top-bad-\(UUID().uuidString.prefix(8)).theme"
         try "text = default\nqueue = not-a-colour\n".write(toFile: path, atomically: true, encoding: .utf8)
