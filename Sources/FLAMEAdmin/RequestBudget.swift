@@ -16,8 +16,7 @@ struct RequestBudget<Instant: InstantProtocol>: Sendable where Instant.Duration 
     /// Takes one request's token; false when the budget is spent.
     mutating func take(now: Instant) -> Bool {
         let elapsed = refilledAt.duration(to: now)
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        tokens = Swift.min(burst, tokens + Swift.max(0, seconds) * rate)
+        tokens = Swift.min(burst, tokens + Swift.max(0, elapsed.seconds) * rate)
         refilledAt = now
         guard tokens >= 1 else { return false }
         tokens -= 1

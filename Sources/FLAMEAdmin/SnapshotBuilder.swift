@@ -35,7 +35,8 @@ enum SnapshotBuilder {
 }
 
 extension Duration {
-    var seconds: Double {
+    /// The duration in seconds (the admin server's and its chaos scenario's one conversion).
+    package var seconds: Double {
         Double(components.seconds) + Double(components.attoseconds) / 1e18
     }
 }

@@ -43,7 +43,7 @@ public final class AdminClient: Sendable {
                 channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(ReplyLineHandler(router: router)) }
             }
         // A stopped parent's full backlog would hold the connect forever.
-        if let timeout { bootstrap = bootstrap.connectTimeout(.nanoseconds(max(1, timeout.nanosecondsClamped))) }
+        if let timeout { bootstrap = bootstrap.connectTimeout(max(.nanoseconds(1), TimeAmount(timeout))) }
         let channel: any Channel
         do {
             channel = try await bootstrap.connect(unixDomainSocketPath: path).get()
@@ -141,16 +141,6 @@ public final class AdminClient: Sendable {
             return describe(first.error)
         }
         return "\(error)"
-    }
-}
-
-extension Duration {
-    /// The whole duration in nanoseconds, saturating.
-    var nanosecondsClamped: Int64 {
-        let (seconds, attoseconds) = components
-        let (product, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        if overflow { return seconds < 0 ? .min : .max }
-        return product.addingReportingOverflow(attoseconds / 1_000_000_000).partialValue
     }
 }
 

@@ -111,7 +111,7 @@ extension ChaosSuite {
         }
         let wall = ContinuousClock.now - started
         let cpu = Double(ResourceUsage.cpuNanoseconds() - cpuBefore) / 1e9
-        measure.cpuPercent = cpu / (Double(wall.components.seconds) + Double(wall.components.attoseconds) / 1e18) * 100
+        measure.cpuPercent = cpu / wall.seconds * 100
         measure.residentBytes = ProcessProbe.sample().residentBytes
         return measure
     }
@@ -120,8 +120,7 @@ extension ChaosSuite {
     /// of its own, as an operator's `flamectl status --timeout` would (this executable, run
     /// with `--probe-status PATH`; ``probeStatus(at:timeout:)``).
     private static func statusAnswers(at path: String, within timeout: Duration) async -> Bool {
-        let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
-        return await ProgramRun.run("/proc/self/exe", ["--probe-status", path, "--probe-timeout", "\(seconds)"], timeout: timeout + .seconds(5))
+        return await ProgramRun.run("/proc/self/exe", ["--probe-status", path, "--probe-timeout", "\(timeout.seconds)"], timeout: timeout + .seconds(5))
             .succeeded
     }
 

@@ -54,7 +54,7 @@ extension Pool {
         logger.warning("runner boot failed", metadata: ["runner": "\(id)", "error": "\(failure)"])
         telemetry.bootFailed()
         publish(.bootFailed, runner: id, failure.message)
-        if let monitor = monitors.removeValue(forKey: id) { retired.add(id, output: monitor.output, exit: failure) }
+        retire(id, exit: failure)
         startupEnded(id, error: failure)
         perform(machine.runnerBootFailed(id, error: failure, now: .now))
     }
@@ -91,7 +91,7 @@ extension Pool {
                 return
             }
             publish(.runnerExited, runner: id, reason.message)
-            if let monitor = monitors.removeValue(forKey: id) { retired.add(id, output: monitor.output, exit: reason) }
+            retire(id, exit: reason)
             childrenLost(runner: id, reason: reason)
             perform(machine.runnerExited(id, reason: reason, now: .now))
             // After the actions: failing its calls notes their last error on the runner.
@@ -100,5 +100,11 @@ extension Pool {
             logger.debug("runner boot waits", metadata: ["runner": "\(id)", "status": "\(status)"])
             machine.bootProgressed(id, status: status)
         }
+    }
+
+    /// Runner `id` is gone (exited, or its boot failed): its monitor goes, its output stays
+    /// readable among the pool's retired runners.
+    private func retire(_ id: String, exit: FLAMEError) {
+        if let monitor = monitors.removeValue(forKey: id) { retired.add(id, output: monitor.output, exit: exit) }
     }
 }

@@ -41,8 +41,8 @@ public struct PoolConfiguration: Sendable {
     public var heartbeatInterval: Duration
     /// Lines of stdout/stderr kept per runner. Defaults to 1000.
     public var outputLinesPerRunner: Int
-    /// Exited runners whose output stays readable (`flamectl logs`), the newest first.
-    /// Defaults to 16.
+    /// How many of the pool's most recently exited runners keep their output readable
+    /// (`flamectl logs`, flame-top). Defaults to 16.
     public var exitedRunnersKept = 16
     /// The most runners `min` and `max` may ask for, at start and in ``Pool/scale(min:max:)``:
     /// a typo in `flamectl scale --max` must not ask a cluster for a trillion runners.
