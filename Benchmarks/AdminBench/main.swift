@@ -45,7 +45,7 @@ try await Task.sleep(for: .seconds(2))  // heartbeats arrive, so every field is 
 
 let path = "/tmp/flame-admin-bench-\(getpid())/bench.sock"
 let server = AdminServer(.init(app: "flame-admin-bench", path: path))
-try server.start()
+try await server.start()
 
 // Snapshot build + encode.
 var samples: [Double] = []
@@ -203,7 +203,7 @@ if access(flameTop, X_OK) == 0,
 } else {
     print("{\"figure\": \"flametop_cpu\", \"skipped\": 1}")
 }
-server.stop()
+await server.stop()
 rmdir("/tmp/flame-admin-bench-\(getpid())")
 await pool.shutdown()
 

@@ -299,7 +299,7 @@ if wanted("swarm") {
     let crowded = try await roundTrips(pool, rounds: 5_000)
 
     let server = AdminServer(.init(app: "flame-bench", path: "/tmp/flame-bench-\(getpid())/swarm.sock"))
-    try server.start()
+    try await server.start()
     var snapshots: [Double] = []
     var builds: [Double] = []
     var bytes = 0
@@ -311,7 +311,7 @@ if wanted("swarm") {
         snapshots.append(microseconds(ContinuousClock.now - start))
         bytes = line.count
     }
-    server.stop()
+    await server.stop()
     let shutdownStarted = ContinuousClock.now
     await pool.shutdown()
     let shutdown = ContinuousClock.now - shutdownStarted

@@ -12,6 +12,8 @@ import Glibc
 /// The admin socket of a parent: snapshots, event and log streams, and operator commands
 /// (scale, drain, kill) for every pool of the process, over newline-delimited JSON on a Unix
 /// socket. Run it as a swift-service-lifecycle `Service`, or call ``start()``/``stop()``.
+/// Neither blocks a thread: both await swift-nio's futures, so they are safe on Swift
+/// concurrency's few cooperative threads.
 ///
 /// The socket is 0600 in a 0700 directory owned by this user; peers of another uid are
 /// refused (SO_PEERCRED). Stale sockets of dead parents in the directory are removed at start;
@@ -63,6 +65,7 @@ public final class AdminServer: Service, Sendable {
     private struct State {
         var listener: (any Channel)?
         var expiry: RepeatedTask?
+        var starting = false
         var stopped = false
         var slots: AdminSlots<ContinuousClock.Instant>
         var connections: [UInt64: AdminConnection] = [:]
@@ -81,8 +84,14 @@ public final class AdminServer: Service, Sendable {
 
     /// Binds the socket and starts accepting clients, on swift-nio's shared event loops.
     /// Calling it again does nothing.
-    public func start() throws {
-        guard state.withLock({ $0.listener == nil && !$0.stopped }) else { return }
+    public func start() async throws {
+        let first = state.withLock { state in
+            guard state.listener == nil, !state.stopped, !state.starting else { return false }
+            state.starting = true
+            return true
+        }
+        guard first else { return }
+        defer { state.withLock { $0.starting = false } }
         // The same checks whatever the path (a relative FLAME_ADMIN_SOCKET included).
         let directory = SocketLocation.directory(of: path)
         let preferred = SocketLocation.directories()[0]
@@ -105,7 +114,7 @@ public final class AdminServer: Service, Sendable {
         }
         let listener: any Channel
         do {
-            listener = try ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .serverChannelOption(.backlog, value: 64)
                 .childChannelInitializer { channel in
                     let id = self.state.withLock { state in
@@ -117,7 +126,7 @@ public final class AdminServer: Service, Sendable {
                     }
                 }
                 .bind(unixDomainSocketPath: path)
-                .wait()
+                .get()
         } catch {
             throw AdminServerError("cannot listen on \(path): \(error)")
         }
@@ -129,15 +138,24 @@ public final class AdminServer: Service, Sendable {
         // Slots' deadlines (hellos, idle connections), checked four times a second.
         let period = TimeAmount.milliseconds(250)
         let expiry = listener.eventLoop.scheduleRepeatedTask(initialDelay: period, delay: period) { _ in self.expireSlots() }
-        state.withLock { state in
+        let stoppedMeanwhile = state.withLock { state in
+            guard !state.stopped else { return true }
             state.listener = listener
             state.expiry = expiry
+            return false
+        }
+        if stoppedMeanwhile {
+            // stop() ran while the socket was being bound: it found nothing to close.
+            expiry.cancel()
+            try? await listener.close()
+            unlink(path)
+            return
         }
         logger.info("admin socket listening", metadata: ["path": "\(path)"])
     }
 
     /// Stops accepting, disconnects every client and removes the socket file.
-    public func stop() {
+    public func stop() async {
         let (listener, expiry, clients) = state.withLock { state in
             state.stopped = true
             defer {
@@ -149,16 +167,16 @@ public final class AdminServer: Service, Sendable {
         }
         guard let listener else { return }
         expiry?.cancel()
-        try? listener.close().wait()
+        try? await listener.close()
         for client in clients { client.close() }
         unlink(path)
     }
 
     /// Starts (unless ``start()`` was called already), serves until graceful shutdown, stops.
     public func run() async throws {
-        try start()
+        try await start()
         try? await gracefulShutdown()
-        stop()
+        await stop()
     }
 
     private func removeStaleSockets(in directory: String) {

@@ -28,12 +28,20 @@ extension ChaosSuite {
         let pool = try await pool("chaos-admin", min: 2, max: 4)
         let directory = "/tmp/flame-chaos-admin-\(getpid())"
         let server = AdminServer(.init(app: "flame-chaos", path: directory + "/chaos.sock"))
-        try server.start()
-        defer {
-            server.stop()
-            rmdir(directory)
+        try await server.start()
+        defer { rmdir(directory) }
+        do {
+            let report = try await abuse(server, on: pool)
+            await server.stop()
+            return report
+        } catch {
+            await server.stop()
+            throw error
         }
-        return try await scenario("admin-abuse", on: pool) { report in
+    }
+
+    private func abuse(_ server: AdminServer, on pool: Pool) async throws -> ScenarioReport {
+        try await scenario("admin-abuse", on: pool) { report in
             let load = Load(pool: pool, callers: max(1, profile.callers / 2))
             let phase = profile.faultPhase
             // The quiet phase: the load and one operator polling, as during the abuse.

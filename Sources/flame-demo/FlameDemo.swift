@@ -92,7 +92,7 @@ struct FlameDemo: AsyncParsableCommand {
             PoolConfiguration(name: "reports", min: 1, max: 3, maxConcurrency: 8, timeout: .seconds(2), idleShutdownAfter: .seconds(10)),
             backend: backend)
         let admin = AdminServer(.init(app: "flame-demo"))
-        try admin.start()
+        try await admin.start()
         print("admin socket: \(admin.path)")
         print("flame-demo: pid \(getpid()), \(rate) calls/s; pools thumbnails (max 8) and reports (min 1, max 3)")
         fflush(nil)

@@ -17,20 +17,21 @@ struct AdminHarness {
     /// With `runtimeDirectory`, the socket goes where a parent puts it by default when
     /// `XDG_RUNTIME_DIR` is `runtimeDirectory`: `$XDG_RUNTIME_DIR/flame/tests-PID.sock`.
     /// `tune` changes the server's configuration (limits under test).
-    init(
+    static func start(
         readOnly: Bool = false, clientBufferBytes: Int = 1 << 20, runtimeDirectory: String? = nil,
         tune: (inout AdminServer.Configuration) -> Void = { _ in }
-    ) throws {
-        directory = runtimeDirectory.map { $0 + "/flame" } ?? "/tmp/flame-admin-test-\(UUID().uuidString.prefix(8))"
+    ) async throws -> AdminHarness {
+        let directory = runtimeDirectory.map { $0 + "/flame" } ?? "/tmp/flame-admin-test-\(UUID().uuidString.prefix(8))"
         var configuration = AdminServer.Configuration(
             app: "tests", path: directory + "/tests-\(getpid()).sock", readOnly: readOnly, clientBufferBytes: clientBufferBytes)
         tune(&configuration)
-        server = AdminServer(configuration)
-        try server.start()
+        let harness = AdminHarness(directory: directory, server: AdminServer(configuration))
+        try await harness.server.start()
+        return harness
     }
 
-    func stop() {
-        server.stop()
+    func stop() async {
+        await server.stop()
         rmdir(directory)
     }
 
@@ -39,14 +40,32 @@ struct AdminHarness {
     }
 }
 
+/// Runs `body` with a harness serving this process's pools, stopped afterwards however
+/// `body` ends.
+func withAdminHarness<T>(
+    readOnly: Bool = false, clientBufferBytes: Int = 1 << 20, runtimeDirectory: String? = nil,
+    tune: (inout AdminServer.Configuration) -> Void = { _ in }, _ body: (AdminHarness) async throws -> T
+) async throws -> T {
+    let harness = try await AdminHarness.start(
+        readOnly: readOnly, clientBufferBytes: clientBufferBytes, runtimeDirectory: runtimeDirectory, tune: tune)
+    do {
+        let result = try await body(harness)
+        await harness.stop()
+        return result
+    } catch {
+        await harness.stop()
+        throw error
+    }
+}
+
 /// Runs `body` with a pool of real runners registered in this process and a harness serving it.
 func withAdminPool<T>(
     _ configuration: PoolConfiguration, readOnly: Bool = false, clientBufferBytes: Int = 1 << 20,
     runtimeDirectory: String? = nil, _ body: (Pool, AdminHarness) async throws -> T
 ) async throws -> T {
-    let harness = try AdminHarness(readOnly: readOnly, clientBufferBytes: clientBufferBytes, runtimeDirectory: runtimeDirectory)
-    defer { harness.stop() }
-    return try await withPool(configuration) { pool in try await body(pool, harness) }
+    try await withAdminHarness(readOnly: readOnly, clientBufferBytes: clientBufferBytes, runtimeDirectory: runtimeDirectory) { harness in
+        try await withPool(configuration) { pool in try await body(pool, harness) }
+    }
 }
 
 /// Runs the built flamectl with `arguments` (optionally as another user through setpriv),

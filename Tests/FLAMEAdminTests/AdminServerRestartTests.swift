@@ -14,24 +14,26 @@ import Testing
         let directory = "/tmp/flame-admin-restart-\(UUID().uuidString.prefix(8))"
         defer { rmdir(directory) }
         for round in 0..<150 {
-            let old = AdminServer(.init(app: "old", path: "\(directory)/old-\(round).sock"))
-            try old.start()
+            // (Hello deadlines past the test: a loaded machine's late hello is not what is tested.)
+            let old = AdminServer(.init(app: "old", path: "\(directory)/old-\(round).sock", helloTimeout: .seconds(60)))
+            try await old.start()
             // Keep the old server's accept thread busy admitting while it is stopped.
             let burst = (0..<4).map { _ in Task { try? await AdminClient.connect(path: old.path, client: "burst").close() } }
-            old.stop()
+            await old.stop()
             for task in burst { await task.value }
-            let next = AdminServer(.init(app: "next", path: "\(directory)/next-\(round).sock"))
-            try next.start()
-            defer { next.stop() }
+            let next = AdminServer(.init(app: "next", path: "\(directory)/next-\(round).sock", helloTimeout: .seconds(60)))
+            try await next.start()
             for _ in 0..<3 {
                 do {
                     let client = try await AdminClient.connect(path: next.path, client: "tests")
                     client.close()
                 } catch {
                     Issue.record("round \(round): the next server's client was refused: \(error)")
+                    await next.stop()
                     return
                 }
             }
+            await next.stop()
         }
     }
 }

@@ -251,7 +251,7 @@ import Testing
         }
     }
 
-    @Test func socketFileLifecycleAndDirectoryChecks() throws {
+    @Test func socketFileLifecycleAndDirectoryChecks() async throws {
         let directory = "/tmp/flame-admin-life-\(UUID().uuidString.prefix(8))"
         try SocketLocation.prepareDirectory(directory)
         defer { rmdir(directory) }
@@ -259,23 +259,23 @@ import Testing
         let stale = directory + "/ghost-999999.sock"
         #expect(FileManager.default.createFile(atPath: stale, contents: nil))
         let server = AdminServer(.init(app: "life", path: directory + "/life-\(getpid()).sock"))
-        try server.start()
+        try await server.start()
         #expect(access(stale, F_OK) != 0)
         var info = stat()
         #expect(stat(server.path, &info) == 0 && info.st_mode & 0o777 == 0o600)
         #expect(stat(directory, &info) == 0 && info.st_mode & 0o777 == 0o700)
         // A second server on the same path (a shared FLAME_ADMIN_SOCKET) does not steal it.
-        #expect(throws: (any Error).self) { try AdminServer(.init(app: "thief", path: server.path)).start() }
+        await #expect(throws: (any Error).self) { try await AdminServer(.init(app: "thief", path: server.path)).start() }
         #expect(access(server.path, F_OK) == 0)
-        server.stop()
+        await server.stop()
         #expect(access(server.path, F_OK) != 0)  // gone on clean stop
         // A dead socket file at the path is replaced.
         let reborn = AdminServer(.init(app: "life", path: server.path))
         let dead = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         #expect(SocketLocation.address(of: server.path)?.bind(dead) == 0)
         close(dead)  // bound, never listened, closed: a stale socket file
-        try reborn.start()
-        reborn.stop()
+        try await reborn.start()
+        await reborn.stop()
 
         // A directory open to others is refused.
         let open = "/tmp/flame-admin-open-\(UUID().uuidString.prefix(8))"
@@ -283,7 +283,7 @@ import Testing
         chmod(open, 0o777)
         defer { rmdir(open) }
         #expect(throws: SocketLocation.DirectoryError.self) { try SocketLocation.prepareDirectory(open) }
-        #expect(throws: (any Error).self) { try AdminServer(.init(app: "x", path: open + "/x.sock")).start() }
+        await #expect(throws: (any Error).self) { try await AdminServer(.init(app: "x", path: open + "/x.sock")).start() }
 
         // A private directory that belongs to another user is refused too (needs root to make).
         if runningAsRoot || everyTestMustRun {
