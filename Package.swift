@@ -187,7 +187,7 @@ let package = Package(
         .executableTarget(name: "readme-example", dependencies: ["FLAME"], path: "Tests/ReadmeExample", swiftSettings: strictSettings),
 
         // Helpers shared by the test targets (runner location, polling, pools under test).
-        .target(name: "FLAMETestSupport", dependencies: ["FLAME", "FLAMEChaos"], swiftSettings: strictSettings),
+        .target(name: "FLAMETestSupport", dependencies: ["FLAME", "FLAMEChaos", "CFLAMEShims"], swiftSettings: strictSettings),
 
         .testTarget(name: "FLAMEWireTests", dependencies: ["FLAMEWire", "FLAMETestSupport"], swiftSettings: strictSettings),
         .testTarget(

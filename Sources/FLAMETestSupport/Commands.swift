@@ -29,75 +29,38 @@ public func runCommand(
     _ executable: String, _ arguments: [String], environment: [String: String]? = nil, directory: String? = nil,
     timeout: Duration = .seconds(60), sourceLocation: SourceLocation = #_sourceLocation
 ) async throws -> CommandResult {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    if let environment { process.environment = environment }
-    if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-    let out = Pipe()
-    let err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let pid = process.processIdentifier
+    let child = try ChildProcess(executable, arguments, environment: environment, directory: directory)
     let watchdog = Task {
         try await Task.sleep(for: timeout)
-        kill(pid, SIGKILL)
+        child.signal(SIGKILL)
         Issue.record("\(executable) \(arguments.joined(separator: " ")) did not finish within \(timeout); killed it", sourceLocation: sourceLocation)
     }
     defer { watchdog.cancel() }
     return try await withTaskCancellationHandler {
-        try await onDedicatedThread {
-            // stderr on a thread of its own, so that neither pipe can fill while the other is read.
-            let stderr = Mutex(Data())
-            let stderrRead = DispatchSemaphore(value: 0)
-            startThread {
-                stderr.withLock { $0 = err.fileHandleForReading.readDataToEndOfFile() }
-                stderrRead.signal()
-            }
-            let stdout = out.fileHandleForReading.readDataToEndOfFile()
-            stderrRead.wait()
-            process.waitUntilExit()
-            return CommandResult(
-                status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                stderr: String(decoding: stderr.withLock { $0 }, as: UTF8.self))
-        }
+        try await child.waitForExit()
     } onCancel: {
-        kill(pid, SIGKILL)
+        child.signal(SIGKILL)
     }
 }
 
 /// A command that keeps running while the test reads its output (`flamectl events`, say):
 /// its stdout is collected on a thread of its own, line by line.
 public final class StreamingCommand: Sendable {
-    private let process: Process
+    private let process: ChildProcess
     private let output = Mutex<(lines: [String], partial: [UInt8], ended: Bool)>(([], [], false))
 
     /// `environment` replaces the test process's own when given; `directory` is the working
     /// directory.
     public init(_ executable: String, _ arguments: [String], environment: [String: String]? = nil, directory: String? = nil) throws {
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        if let environment { process.environment = environment }
-        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let reading = pipe.fileHandleForReading
-        startThread { [self] in
-            while true {
-                let data = reading.availableData
-                let ended = data.isEmpty
-                self.output.withLock { output in
-                    // Bytes until a newline, so a character split across reads stays whole.
-                    output.partial += data
-                    var pieces = output.partial.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
-                    output.partial = Array(pieces.removeLast())
-                    output.lines += pieces.map { String(decoding: $0, as: UTF8.self) }
-                    output.ended = ended
-                }
-                if ended { return }
+        process = try ChildProcess(executable, arguments, environment: environment, directory: directory, output: .stdoutPiped)
+        process.readOutput { [self] data in
+            self.output.withLock { output in
+                // Bytes until a newline, so a character split across reads stays whole.
+                output.partial += data
+                var pieces = output.partial.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+                output.partial = Array(pieces.removeLast())
+                output.lines += pieces.map { String(decoding: $0, as: UTF8.self) }
+                output.ended = data.isEmpty
             }
         }
     }
@@ -147,26 +110,9 @@ public final class StreamingCommand: Sendable {
 
     /// Ends the command (SIGTERM) and waits for it.
     public func stop() async {
-        await stopProcess(process, with: SIGTERM)
+        await process.stop(with: SIGTERM)
     }
 
     /// The command's process id.
-    public var processIdentifier: Int32 { process.processIdentifier }
-}
-
-/// Sends `signal` to `process` and waits for it to exit; one that has not after `grace` is
-/// killed (SIGKILL), so stopping never hangs a test.
-public func stopProcess(_ process: Process, with signal: Int32, grace: Duration = .seconds(5)) async {
-    let pid = process.processIdentifier
-    guard process.isRunning else {
-        _ = try? await onDedicatedThread { process.waitUntilExit() }
-        return
-    }
-    kill(pid, signal)
-    let enforcer = Task {
-        try await Task.sleep(for: grace)
-        kill(pid, SIGKILL)
-    }
-    _ = try? await onDedicatedThread { process.waitUntilExit() }
-    enforcer.cancel()
+    public var processIdentifier: Int32 { process.pid }
 }

@@ -14,20 +14,16 @@ public enum SlurmCluster {
     /// SLURM_CONF's path, or why the cluster could not be brought up (the script's output).
     public static let bringUp: Result<String, SlurmUnavailable> = {
         guard geteuid() == 0 else { return .failure(SlurmUnavailable(reason: "scripts/slurm-up.sh needs root (slurmd runs jobs as their users)")) }
-        let process = Process()
-        process.executableURL = repositoryRoot.appendingPathComponent("scripts/slurm-up.sh")
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
+        let result: CommandResult
         do {
-            try process.run()
+            // Stderr into stdout, so the reason reads in order.
+            result = try ChildProcess("/bin/sh", ["-c", "exec \"$0\" 2>&1", repositoryRoot.appendingPathComponent("scripts/slurm-up.sh").path])
+                .waitForExitBlocking()
         } catch {
             return .failure(SlurmUnavailable(reason: "cannot run scripts/slurm-up.sh: \(error)"))
         }
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            return .failure(SlurmUnavailable(reason: "scripts/slurm-up.sh exited with status \(process.terminationStatus):\n\(output)"))
+        guard result.status == 0 else {
+            return .failure(SlurmUnavailable(reason: "scripts/slurm-up.sh exited with status \(result.status):\n\(result.stdout)"))
         }
         let conf = (ProcessInfo.processInfo.environment["FLAME_SLURM_DIR"] ?? "/tmp/flame-slurm") + "/etc/slurm.conf"
         setenv("SLURM_CONF", conf, 1)

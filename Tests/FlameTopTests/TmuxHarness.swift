@@ -149,7 +149,7 @@ final class DemoParent: @unchecked Sendable {
     // @unchecked: `process` is only touched by the test that owns this object, sequentially.
     let directory: String
     var socket: String { directory + "/demo.sock" }
-    private var process: Process?
+    private var process: ChildProcess?
 
     init() {
         directory = "/tmp/flame-top-e2e-\(UUID().uuidString.prefix(8))"
@@ -157,32 +157,25 @@ final class DemoParent: @unchecked Sendable {
     }
 
     func start() async throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: TestRunner.sibling("flame-demo"))
-        process.arguments = ["--rate", "20"]
         var environment = ProcessInfo.processInfo.environment
         environment["FLAME_ADMIN_SOCKET"] = socket
-        process.environment = environment
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        self.process = process
+        process = try ChildProcess(TestRunner.sibling("flame-demo"), ["--rate", "20"], environment: environment, output: .discarded)
         let path = socket
         await eventually { access(path, F_OK) == 0 }
     }
 
     /// The demo's process id (0 when it is not running).
-    var pid: Int32 { process?.processIdentifier ?? 0 }
+    var pid: Int32 { process?.pid ?? 0 }
 
     func kill9() async throws {
         guard let process else { return }
-        Foundation.kill(process.processIdentifier, SIGKILL)
-        try await onDedicatedThread { process.waitUntilExit() }
+        process.signal(SIGKILL)
+        _ = await process.status()
         self.process = nil
     }
 
     func stop() async {
-        if let process { await stopProcess(process, with: SIGINT) }
+        if let process { await process.stop(with: SIGINT) }
         process = nil
         unlink(socket)
         rmdir(directory)

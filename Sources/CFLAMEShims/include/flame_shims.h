@@ -19,6 +19,10 @@ int flame_pidfd_open(pid_t pid);
 /// pipe2(fds, O_CLOEXEC). Returns 0 or -1 with errno.
 int flame_pipe_cloexec(int fds[2]);
 
+/// posix_spawn_file_actions_addchdir_np (glibc 2.29+, hidden from Swift without _GNU_SOURCE):
+/// the spawned child starts in `path`. Returns 0 or an error number.
+int flame_file_actions_addchdir(void *actions, const char *path);
+
 /// The process environment (the C global `environ`, which Swift 6 cannot read directly).
 char *const *flame_environ(void);
 
